@@ -1,0 +1,228 @@
+"""The ``playpipe`` command.
+
+Every sub-command reads one configuration (``--config`` / ``PLAYPIPE_CONFIG`` /
+``./playpipe.toml``, overridden by ``PLAYPIPE_…`` variables); errors end with one paragraph
+that names the problem and the fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from playpipe import config as config_module
+from playpipe import log
+from playpipe.config import Config
+from playpipe.errors import PlaypipeError
+
+if TYPE_CHECKING:
+    from playpipe.kafka.local import LocalCluster
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="playpipe",
+    help=(
+        "Real-time video telemetry on Apache Kafka.\n\n"
+        "Start a local Kafka with `playpipe kafka start`, create the topics with "
+        "`playpipe topics apply`, then run the stages."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+kafka_app = typer.Typer(help="Run Apache Kafka locally (KRaft, 1 or 3 nodes) from the official jars.", no_args_is_help=True)
+topics_app = typer.Typer(help="Create or update playpipe's topics from the configuration.", no_args_is_help=True)
+config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(topics_app, name="topics")
+app.add_typer(config_app, name="config")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Configuration file (default: $PLAYPIPE_CONFIG or ./playpipe.toml).", show_default=False),
+]
+BootstrapOption = Annotated[
+    str | None,
+    typer.Option("--bootstrap-servers", "-b", help="Kafka to use, host:port[,host:port] (default: from the config, 127.0.0.1:9092).", show_default=False),
+]
+
+
+class _State:
+    config_path: Path | None = None
+
+
+_state = _State()
+
+
+@app.callback()
+def _main(config: ConfigOption = None) -> None:
+    _state.config_path = config
+    log.configure()
+
+
+def load_config(bootstrap_servers: str | None = None) -> Config:
+    """The configuration, with ``--bootstrap-servers`` applied on top."""
+    cfg = config_module.load(_state.config_path)
+    if bootstrap_servers:
+        cfg.kafka.bootstrap_servers = bootstrap_servers
+    return cfg
+
+
+# -- kafka ---------------------------------------------------------------------------------
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder of the local cluster (default: local.data_dir, .playpipe/kafka).", show_default=False),
+]
+
+
+def _cluster(data_dir: Path | None) -> LocalCluster:
+    from playpipe.kafka.local import LocalCluster
+
+    return LocalCluster(load_config().local, data_dir)
+
+
+@kafka_app.command("start")
+def kafka_start(
+    nodes: Annotated[int | None, typer.Option(help="1 for development, 3 for a replicated quorum (RF=3, min ISR 2).", show_default="local.nodes, 1")] = None,
+    data_dir: DataDirOption = None,
+    port_base: Annotated[int | None, typer.Option(help="Client port of node 1; nodes take consecutive ports, controllers the ones after.", show_default="local.port_base, 9092")] = None,
+) -> None:
+    """Start a local Apache Kafka and wait until it answers; prints the bootstrap servers.
+
+    Runs in the background. Starting it again while it runs does nothing.
+    """
+    from playpipe.kafka.jars import jars_present, jar_dir, kafka_version
+
+    cluster = _cluster(data_dir)
+    if cluster.running():
+        console.print(f"Kafka is already running from {cluster.root}: [bold]{cluster.bootstrap_servers}[/]")
+        return
+    cfg_local = load_config().local
+    if not jars_present(jar_dir(cfg_local.jar_dir)):
+        console.print(f"Fetching Apache Kafka {kafka_version()} jars with Maven (first run only)…")
+    count = nodes or cfg_local.nodes
+    with console.status(f"Starting {count} Kafka node(s) in {cluster.root}…"):
+        import time
+
+        started = time.monotonic()
+        servers = cluster.start(nodes=count, port_base=port_base)
+    console.print(f"Kafka is up in {time.monotonic() - started:.1f} s. Bootstrap servers: [bold]{servers}[/]")
+
+
+@kafka_app.command("stop")
+def kafka_stop(data_dir: DataDirOption = None) -> None:
+    """Stop the local Kafka cleanly (SIGTERM: controlled shutdown), keeping its data."""
+    cluster = _cluster(data_dir)
+    if not cluster.running():
+        console.print(f"No local Kafka is running from {cluster.root}.")
+        return
+    with console.status("Stopping Kafka (controlled shutdown)…"):
+        stopped = cluster.stop()
+    console.print(f"Stopped node(s) {', '.join(map(str, stopped))}.")
+
+
+@kafka_app.command("status")
+def kafka_status(data_dir: DataDirOption = None) -> None:
+    """Show each node (up/down, controller), the topics and under-replicated partitions."""
+    cluster = _cluster(data_dir)
+    if not cluster.nodes:
+        console.print(f"No local Kafka has been started from {cluster.root}. Run `playpipe kafka start`.")
+        raise typer.Exit(1)
+    nodes = Table(title=f"Local Kafka in {cluster.root}")
+    for column in ("node", "address", "state", "role", "pid"):
+        nodes.add_column(column)
+    statuses = cluster.status()
+    for s in statuses:
+        nodes.add_row(
+            str(s.id), s.address, "[green]up[/]" if s.up else "[red]down[/]",
+            "controller (leader)" if s.controller else "broker+controller", str(s.pid or "-"),
+        )
+    console.print(nodes)
+    if not any(s.up for s in statuses):
+        raise typer.Exit(1)
+    _print_topics(cluster.bootstrap_servers)
+
+
+def _print_topics(bootstrap_servers: str) -> None:
+    from playpipe.kafka.admin import connect
+
+    cfg = load_config(bootstrap_servers)
+    cfg.kafka.timeout_s = min(cfg.kafka.timeout_s, 5.0)
+    metadata = connect(cfg.kafka).metadata
+    table = Table(title="Topics")
+    for column in ("topic", "partitions", "replicas", "under-replicated"):
+        table.add_column(column)
+    total_under = 0
+    for name in sorted(t for t in metadata.topics if not t.startswith("__")):
+        parts = metadata.topics[name].partitions.values()
+        under = sum(1 for p in parts if len(p.isrs) < len(p.replicas))
+        total_under += under
+        rf = max((len(p.replicas) for p in parts), default=0)
+        table.add_row(name, str(len(parts)), str(rf), f"[red]{under}[/]" if under else "0")
+    console.print(table)
+    console.print(f"Under-replicated partitions: {total_under}")
+
+
+@kafka_app.command("fetch")
+def kafka_fetch() -> None:
+    """Resolve the pinned Apache Kafka jars with Maven into the cache (done by `start` too)."""
+    from playpipe.kafka.jars import fetch_jars, kafka_version
+
+    with console.status(f"Resolving Apache Kafka {kafka_version()} with Maven…"):
+        path = fetch_jars(load_config().local.jar_dir, quiet=True)
+    console.print(f"Apache Kafka {kafka_version()} jars are in {path}")
+
+
+# -- topics --------------------------------------------------------------------------------
+@topics_app.command("apply")
+def topics_apply(
+    bootstrap_servers: BootstrapOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes without making them.")] = False,
+) -> None:
+    """Create missing topics, add partitions and set configs; prints what changed.
+
+    Idempotent: a second run changes nothing. Never shrinks partitions or changes the
+    replication factor of an existing topic (it says so instead).
+    """
+    from playpipe.kafka.topics import apply_topics
+
+    cfg = load_config(bootstrap_servers)
+    plan = apply_topics(cfg, dry_run=dry_run)
+    table = Table(title=("Planned" if dry_run else "Applied") + f" topics on {cfg.kafka.bootstrap_servers}")
+    for column in ("topic", "action", "details"):
+        table.add_column(column)
+    colours = {"create": "green", "update": "yellow", "refused": "red", "unchanged": "dim"}
+    for change in plan.changes:
+        table.add_row(change.topic, f"[{colours[change.action]}]{change.action}[/]", "; ".join(change.details))
+    console.print(table)
+    if not plan.changed:
+        console.print("No changes.")
+
+
+# -- config --------------------------------------------------------------------------------
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective configuration as TOML-like JSON (secrets masked)."""
+    import json
+
+    console.print_json(json.dumps(config_module.dump(load_config())))
+
+
+def main() -> None:
+    """Entry point: run the app, turning playpipe's errors into one clear paragraph."""
+    try:
+        app()
+    except PlaypipeError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

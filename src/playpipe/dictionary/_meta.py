@@ -1,0 +1,78 @@
+"""Field documentation helper and the constrained scalar types shared by every struct.
+
+Constraints live on the type aliases below; descriptions, units and examples are attached per
+field with :func:`doc`. msgspec merges both, so a field reads as::
+
+    playhead_ms: Annotated[Millis | None, doc("Playhead position.", 61250, unit="ms")] = None
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from msgspec import Meta
+
+__all__ = [
+    "Bytes",
+    "Count",
+    "EpochMillis",
+    "Id",
+    "Kbps",
+    "Language",
+    "LongText",
+    "Millis",
+    "Pixels",
+    "Text",
+    "Url",
+    "Version",
+    "doc",
+]
+
+
+def doc(description: str, *examples: object, unit: str | None = None) -> Meta:
+    """Describe a field: a sentence, wire examples (if any) and an optional unit.
+
+    The unit is appended to the description (so it reaches the JSON Schema) and kept in
+    ``Meta.extra["unit"]`` for the generated data dictionary page.
+    """
+    if unit is not None:
+        description = f"{description} Unit: {unit}."
+    extra = {"unit": unit} if unit is not None else None
+    return Meta(description=description, examples=list(examples) or None, extra=extra)
+
+
+EpochMillis = Annotated[int, Meta(ge=0)]
+"""A wall-clock instant: milliseconds since the Unix epoch (UTC)."""
+
+Millis = Annotated[int, Meta(ge=0)]
+"""A duration or a media position in whole milliseconds."""
+
+Count = Annotated[int, Meta(ge=0)]
+"""A non-negative count."""
+
+Bytes = Annotated[int, Meta(ge=0)]
+"""A size in bytes."""
+
+Pixels = Annotated[int, Meta(ge=0, le=100_000)]
+"""A width or height in CSS or video pixels."""
+
+Kbps = Annotated[float, Meta(ge=0)]
+"""A bit rate in kilobits per second (1 kbps = 1000 bit/s); JSON integers are accepted."""
+
+Id = Annotated[str, Meta(min_length=1, max_length=128)]
+"""An opaque identifier."""
+
+Text = Annotated[str, Meta(max_length=256)]
+"""A short free-text value (names, labels)."""
+
+LongText = Annotated[str, Meta(max_length=2048)]
+"""A longer free-text value (messages, user agents)."""
+
+Url = Annotated[str, Meta(max_length=2048)]
+"""An absolute or relative URL."""
+
+Version = Annotated[str, Meta(max_length=64)]
+"""A version string as reported by its software, e.g. semver."""
+
+Language = Annotated[str, Meta(max_length=35)]
+"""A BCP 47 language tag."""
