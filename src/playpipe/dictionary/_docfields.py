@@ -52,8 +52,8 @@ def _walk(tp: inspect.Type, info: FieldDoc) -> str:
         _record_metadata(tp, info)
         return _walk(tp.type, info)
     if isinstance(tp, inspect.UnionType):
-        members = [t for t in tp.types if not isinstance(t, inspect.NoneType)]
-        return " or ".join(_walk(t, info) for t in members)
+        names = [_walk(t, info) for t in tp.types if not isinstance(t, inspect.NoneType)]
+        return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
     if isinstance(tp, inspect.LiteralType):
         info.constraints.append("one of " + ", ".join(f"`{v}`" for v in tp.values))
         return "string"
@@ -104,7 +104,7 @@ def _dict(tp: inspect.DictType, info: FieldDoc) -> str:
 
 def _length(low: int | None, high: int | None, what: str) -> str:
     if low is not None and high is not None:
-        return f"{low}–{high} {what}"
+        return f"{low} to {high} {what}"
     if high is not None:
         return f"≤ {high} {what}"
     return f"≥ {low} {what}"

@@ -60,7 +60,8 @@ def convert_event(obj: object) -> Event:
     Anything else than a valid event object, including a non-dict, raises ``ValidationError``
     with a JSON path such as ``$.fluxdata.bitrate_kbps``.
     """
-    return msgspec.convert(obj, Event)
+    event: Event = msgspec.convert(obj, Event)
+    return event
 
 
 def encode_event(event: Event) -> bytes:
@@ -89,6 +90,8 @@ def error_field(exc: msgspec.ValidationError) -> str:
 
 
 def error_reason(exc: msgspec.ValidationError) -> str:
-    """Return the message of a validation error without its location, e.g.
-    ``Expected `int` >= 0``; pair it with :func:`error_field`."""
+    """Return the message of a validation error without its location.
+
+    For example ``Expected `int` >= 0``; pair it with :func:`error_field`.
+    """
     return _SUFFIX.sub("", str(exc))

@@ -55,7 +55,7 @@ class FluxdataNode(Node):
     ] = None
     playback_rate: Annotated[
         Annotated[float, Meta(ge=0, le=16)] | None,
-        doc("Playback speed; 1 is normal speed, 0 is paused.", 1, unit="× normal speed"),
+        doc("Playback speed; 1 is normal speed, 0 is paused.", 1, unit="ratio"),
     ] = None
     volume: Annotated[
         Annotated[float, Meta(ge=0, le=1)] | None,

@@ -6,6 +6,7 @@ page differs from the output, so the page never drifts from the code.
 
 from __future__ import annotations
 
+import functools
 import inspect as pyinspect
 from collections.abc import Iterator
 
@@ -147,6 +148,7 @@ def _row(name: str, info: FieldDoc) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
+@functools.cache
 def _fields(cls: type[msgspec.Struct]) -> list[inspect.Field]:
     info = inspect.type_info(cls)
     assert isinstance(info, inspect.StructType)

@@ -7,7 +7,7 @@ from typing import Annotated, Final
 import msgspec
 from msgspec import Meta
 
-from playpipe.dictionary._meta import EpochMillis, Id, doc
+from playpipe.dictionary._meta import Count, EpochMillis, Id, doc
 from playpipe.dictionary.details import AdNode, ErrorNode, FluxdataNode
 from playpipe.dictionary.nodes import (
     ContentNode,
@@ -34,6 +34,7 @@ SourceName = Annotated[str, Meta(pattern="^[a-z][a-z0-9_]{0,31}$")]
 def _current_version() -> int:
     # A factory instead of a plain default: ``omit_defaults`` never omits factory defaults,
     # so the version is always written on the wire, which readers of later versions rely on.
+    # While SCHEMA_VERSION is 1 this is also what an absent field means when decoding.
     return SCHEMA_VERSION
 
 
@@ -64,7 +65,7 @@ class BaseEvent(
         ),
     ]
     seq: Annotated[
-        Annotated[int, Meta(ge=0)],
+        Count,
         doc("Sequence number within the view, starting at 0 and increasing by event.", 7),
     ]
     client_ts: Annotated[

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, TypeAlias
 
-from playpipe.dictionary._meta import Id, Text, doc
+from msgspec import Meta
+
+from playpipe.dictionary._meta import Id, doc
 from playpipe.dictionary.details import ErrorNode, SegmentNode
 from playpipe.dictionary.envelope import BaseEvent
 
@@ -40,15 +42,15 @@ __all__ = [
     "RebufferEndEvent",
     "RebufferStartEvent",
     "RenditionChangeEvent",
-    "SegmentResponseEvent",
     "SeekEndEvent",
     "SeekStartEvent",
+    "SegmentResponseEvent",
     "ViewEndEvent",
     "ViewStartEvent",
     "VolumeChangeEvent",
 ]
 
-EventName = Annotated[Text, doc("Event or milestone name.")]
+EventName = Annotated[str, Meta(min_length=1, max_length=128)]
 
 
 class PlayerReadyEvent(BaseEvent, tag="player_ready"):

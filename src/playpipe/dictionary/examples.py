@@ -6,6 +6,7 @@ tests round-trip them, and a field without a usable example fails the tests.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
@@ -25,37 +26,37 @@ def example_event(event_type: str, *, full: bool = False) -> Event:
     With ``full=False`` only required fields are set; with ``full=True`` every field and
     node of the event is set from the field examples.
     """
-    cls = _CLASSES.get(event_type)
-    if cls is None:
+    if event_type not in _CLASSES:
         raise ValueError(f"unknown event_type {event_type!r}")
-    info = inspect.type_info(cls)
+    return convert_event(msgspec.json.decode(_example_json(event_type, full)))
+
+
+@functools.cache
+def _example_json(event_type: str, full: bool) -> bytes:
+    # Inspecting a struct is slow; cache the example as JSON so each call returns a new object.
+    info = inspect.type_info(_CLASSES[event_type])
     assert isinstance(info, inspect.StructType)
     obj = _example_object(info, full=full)
-    return convert_event({"event_type": event_type, **obj})
+    return msgspec.json.encode({"event_type": event_type, **obj})
 
 
-def field_example(field: inspect.Field) -> Any:
-    """Return the first declared example of a field, or a nested example for a node field."""
-    value = _example_value(field.type, full=True)
+def field_example(field: inspect.Field, *, full: bool = True) -> Any:
+    """Return the first declared example of a field, or an example object for a node field.
+
+    For a node, ``full`` selects every field of the node or only its required fields.
+    """
+    value = _example_value(field.type, full=full)
     if value is msgspec.UNSET:
         raise LookupError(f"field {field.name!r} declares no example")
     return value
 
 
 def _example_object(info: inspect.StructType, *, full: bool) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for field in info.fields:
-        if field.name == "schema_version" or not (full or field.required):
-            continue
-        obj[field.encode_name] = field_example(field) if full else _required(field)
-    return obj
-
-
-def _required(field: inspect.Field) -> Any:
-    value = _example_value(field.type, full=False)
-    if value is msgspec.UNSET:
-        raise LookupError(f"field {field.name!r} declares no example")
-    return value
+    return {
+        field.encode_name: field_example(field, full=full)
+        for field in info.fields
+        if field.name != "schema_version" and (full or field.required)
+    }
 
 
 def _example_value(tp: inspect.Type, *, full: bool) -> Any:
@@ -66,11 +67,8 @@ def _example_value(tp: inspect.Type, *, full: bool) -> Any:
             return examples[0]
         return _example_value(tp.type, full=full)
     if isinstance(tp, inspect.UnionType):
-        for member in tp.types:
-            value = _example_value(member, full=full)
-            if value is not msgspec.UNSET:
-                return value
-        return msgspec.UNSET
+        values = (_example_value(member, full=full) for member in tp.types)
+        return next((v for v in values if v is not msgspec.UNSET), msgspec.UNSET)
     if isinstance(tp, inspect.StructType):
         return _example_object(tp, full=full)
     return msgspec.UNSET

@@ -105,7 +105,7 @@ class DeviceNode(Node):
         LongText | None,
         doc(
             "Raw User-Agent string.",
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Version/17.5 Mobile Safari/604.1",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile/15E148",
         ),
     ] = None
 
@@ -154,7 +154,7 @@ CustomNode = Annotated[
     dict[CustomKey, CustomValue],
     Meta(
         max_length=50,
-        description="Customer-defined dimensions: at most 50 keys of 1-64 chars each.",
+        description="Customer-defined dimensions: at most 50 keys of 1 to 64 chars each.",
         examples=[{"experiment": "player-v2", "subscriber": True}],
     ),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import msgspec
@@ -32,8 +33,15 @@ def json_schema() -> dict[str, Any]:
             "rejected. Batches sent to the collector are JSON arrays (or NDJSON) of these."
         ),
         **generated,
-        "$defs": {name: definitions[name] for name in sorted(definitions)},
+        "$defs": {name: _tidy(definitions[name]) for name in sorted(definitions)},
     }
+
+
+def _tidy(definition: dict[str, Any]) -> dict[str, Any]:
+    """Dedent a definition's description, which msgspec copies verbatim from the docstring."""
+    if "description" in definition:
+        definition["description"] = inspect.cleandoc(definition["description"])
+    return definition
 
 
 def json_schema_text() -> str:
