@@ -38,20 +38,37 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
-kafka_app = typer.Typer(help="Run Apache Kafka locally (KRaft, 1 or 3 nodes) from the official jars.", no_args_is_help=True)
-topics_app = typer.Typer(help="Create or update playpipe's topics from the configuration.", no_args_is_help=True)
+kafka_app = typer.Typer(
+    help="Run Apache Kafka locally (KRaft, 1 or 3 nodes) from the official jars.",
+    no_args_is_help=True,
+)
+topics_app = typer.Typer(
+    help="Create or update playpipe's topics from the configuration.", no_args_is_help=True
+)
 config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
+schema_app = typer.Typer(help="The data dictionary's JSON Schema.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
+app.add_typer(schema_app, name="schema")
 app.add_typer(topics_app, name="topics")
 app.add_typer(config_app, name="config")
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Configuration file (default: $PLAYPIPE_CONFIG or ./playpipe.toml).", show_default=False),
+    typer.Option(
+        "--config",
+        "-c",
+        help="Configuration file (default: $PLAYPIPE_CONFIG or ./playpipe.toml).",
+        show_default=False,
+    ),
 ]
 BootstrapOption = Annotated[
     str | None,
-    typer.Option("--bootstrap-servers", "-b", help="Kafka to use, host:port[,host:port] (default: from the config, 127.0.0.1:9092).", show_default=False),
+    typer.Option(
+        "--bootstrap-servers",
+        "-b",
+        help="Kafka to use, host:port[,host:port] (default: from the config, 127.0.0.1:9092).",
+        show_default=False,
+    ),
 ]
 
 
@@ -79,7 +96,11 @@ def load_config(bootstrap_servers: str | None = None) -> Config:
 # -- kafka ---------------------------------------------------------------------------------
 DataDirOption = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Folder of the local cluster (default: local.data_dir, .playpipe/kafka).", show_default=False),
+    typer.Option(
+        "--data-dir",
+        help="Folder of the local cluster (default: local.data_dir, .playpipe/kafka).",
+        show_default=False,
+    ),
 ]
 
 
@@ -91,19 +112,33 @@ def _cluster(data_dir: Path | None) -> LocalCluster:
 
 @kafka_app.command("start")
 def kafka_start(
-    nodes: Annotated[int | None, typer.Option(help="1 for development, 3 for a replicated quorum (RF=3, min ISR 2).", show_default="local.nodes, 1")] = None,
+    nodes: Annotated[
+        int | None,
+        typer.Option(
+            help="1 for development, 3 for a replicated quorum (RF=3, min ISR 2).",
+            show_default="local.nodes, 1",
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
-    port_base: Annotated[int | None, typer.Option(help="Client port of node 1; nodes take consecutive ports, controllers the ones after.", show_default="local.port_base, 9092")] = None,
+    port_base: Annotated[
+        int | None,
+        typer.Option(
+            help="Client port of node 1; nodes take consecutive ports, controllers the ones after.",
+            show_default="local.port_base, 9092",
+        ),
+    ] = None,
 ) -> None:
     """Start a local Apache Kafka and wait until it answers; prints the bootstrap servers.
 
     Runs in the background. Starting it again while it runs does nothing.
     """
-    from playpipe.kafka.jars import jars_present, jar_dir, kafka_version
+    from playpipe.kafka.jars import jar_dir, jars_present, kafka_version
 
     cluster = _cluster(data_dir)
     if cluster.running():
-        console.print(f"Kafka is already running from {cluster.root}: [bold]{cluster.bootstrap_servers}[/]")
+        console.print(
+            f"Kafka is already running from {cluster.root}: [bold]{cluster.bootstrap_servers}[/]"
+        )
         return
     cfg_local = load_config().local
     if not jars_present(jar_dir(cfg_local.jar_dir)):
@@ -114,7 +149,9 @@ def kafka_start(
 
         started = time.monotonic()
         servers = cluster.start(nodes=count, port_base=port_base)
-    console.print(f"Kafka is up in {time.monotonic() - started:.1f} s. Bootstrap servers: [bold]{servers}[/]")
+    console.print(
+        f"Kafka is up in {time.monotonic() - started:.1f} s. Bootstrap servers: [bold]{servers}[/]"
+    )
 
 
 @kafka_app.command("stop")
@@ -134,7 +171,9 @@ def kafka_status(data_dir: DataDirOption = None) -> None:
     """Show each node (up/down, controller), the topics and under-replicated partitions."""
     cluster = _cluster(data_dir)
     if not cluster.nodes:
-        console.print(f"No local Kafka has been started from {cluster.root}. Run `playpipe kafka start`.")
+        console.print(
+            f"No local Kafka has been started from {cluster.root}. Run `playpipe kafka start`."
+        )
         raise typer.Exit(1)
     nodes = Table(title=f"Local Kafka in {cluster.root}")
     for column in ("node", "address", "state", "role", "pid"):
@@ -142,8 +181,11 @@ def kafka_status(data_dir: DataDirOption = None) -> None:
     statuses = cluster.status()
     for s in statuses:
         nodes.add_row(
-            str(s.id), s.address, "[green]up[/]" if s.up else "[red]down[/]",
-            "controller (leader)" if s.controller else "broker+controller", str(s.pid or "-"),
+            str(s.id),
+            s.address,
+            "[green]up[/]" if s.up else "[red]down[/]",
+            "controller (leader)" if s.controller else "broker+controller",
+            str(s.pid or "-"),
         )
     console.print(nodes)
     if not any(s.up for s in statuses):
@@ -185,7 +227,9 @@ def kafka_fetch() -> None:
 @topics_app.command("apply")
 def topics_apply(
     bootstrap_servers: BootstrapOption = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the changes without making them.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the changes without making them.")
+    ] = False,
 ) -> None:
     """Create missing topics, add partitions and set configs; prints what changed.
 
@@ -196,12 +240,16 @@ def topics_apply(
 
     cfg = load_config(bootstrap_servers)
     plan = apply_topics(cfg, dry_run=dry_run)
-    table = Table(title=("Planned" if dry_run else "Applied") + f" topics on {cfg.kafka.bootstrap_servers}")
+    table = Table(
+        title=("Planned" if dry_run else "Applied") + f" topics on {cfg.kafka.bootstrap_servers}"
+    )
     for column in ("topic", "action", "details"):
         table.add_column(column)
     colours = {"create": "green", "update": "yellow", "refused": "red", "unchanged": "dim"}
     for change in plan.changes:
-        table.add_row(change.topic, f"[{colours[change.action]}]{change.action}[/]", "; ".join(change.details))
+        table.add_row(
+            change.topic, f"[{colours[change.action]}]{change.action}[/]", "; ".join(change.details)
+        )
     console.print(table)
     if not plan.changed:
         console.print("No changes.")
@@ -214,6 +262,27 @@ def config_show() -> None:
     import json
 
     console.print_json(json.dumps(config_module.dump(load_config())))
+
+
+# -- schema --------------------------------------------------------------------------------
+@schema_app.command("export")
+def schema_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Write the JSON Schema (draft 2020-12) of every dictionary event.
+
+    Validate beacons in other systems with it, or generate types from it.
+    """
+    from playpipe.dictionary import json_schema_text
+
+    text = json_schema_text()
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        output.write_text(text if text.endswith("\n") else text + "\n")
+        console.print(f"Wrote the dictionary's JSON Schema to {output}")
 
 
 def main() -> None:

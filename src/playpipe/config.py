@@ -178,7 +178,11 @@ def _env_path(name: str) -> list[str]:
             tp = inner
             continue
         match = next(
-            (f for f in sorted(fields, key=len, reverse=True) if rest == f or rest.startswith(f + "_")),
+            (
+                f
+                for f in sorted(fields, key=len, reverse=True)
+                if rest == f or rest.startswith(f + "_")
+            ),
             None,
         )
         if match is None:

@@ -1,7 +1,7 @@
 """One line of key=value facts per thing that happened.
 
-    log.info("spool.replayed", segments=3, events=1200)
-    -> 2026-01-01T12:00:00.000Z INFO collector spool.replayed segments=3 events=1200
+log.info("spool.replayed", segments=3, events=1200)
+-> 2026-01-01T12:00:00.000Z INFO collector spool.replayed segments=3 events=1200
 """
 
 from __future__ import annotations

@@ -55,8 +55,13 @@ def fetch_jars(configured: str = "", quiet: bool = True) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     command = [
-        mvn, "-B", "-f", str(pom_path()), "dependency:copy-dependencies",
-        f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
+        mvn,
+        "-B",
+        "-f",
+        str(pom_path()),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={staging}",
+        "-DincludeScope=runtime",
     ]
     if quiet:
         command.insert(1, "-q")

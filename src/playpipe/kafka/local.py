@@ -197,13 +197,26 @@ class LocalCluster:
     def _format(self, node: Node, cluster_id: str, java: str, classpath: str) -> None:
         props = self.node_dir(node) / "server.properties"
         result = subprocess.run(
-            [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--ignore-formatted",
-             "-t", cluster_id, "-c", str(props)],
-            capture_output=True, text=True, check=False,
+            [
+                java,
+                "-cp",
+                classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "--ignore-formatted",
+                "-t",
+                cluster_id,
+                "-c",
+                str(props),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise LocalKafkaError(
-                f"Formatting the storage of node {node.id} failed:\n{(result.stdout + result.stderr).strip()}"
+                f"Formatting the storage of node {node.id} failed:\n"
+                f"{(result.stdout + result.stderr).strip()}"
             )
 
     def _launch(self, node: Node, java: str, classpath: str) -> None:
@@ -212,15 +225,27 @@ class LocalCluster:
         logs.mkdir(parents=True, exist_ok=True)
         heap = f"{self.settings.heap_mb}m"
         command = [
-            java, f"-Xmx{heap}", f"-Xms{min(self.settings.heap_mb, 256)}m", "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
+            java,
+            f"-Xmx{heap}",
+            f"-Xms{min(self.settings.heap_mb, 256)}m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={ndir / 'log4j2.properties'}",
-            f"-Dkafka.logs.dir={logs}", "-cp", classpath, "kafka.Kafka", str(ndir / "server.properties"),
+            f"-Dkafka.logs.dir={logs}",
+            "-cp",
+            classpath,
+            "kafka.Kafka",
+            str(ndir / "server.properties"),
         ]
         with (logs / "stdout.log").open("ab") as out:
             proc = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=ndir,
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=ndir,
             )
         node.pid = proc.pid
 
@@ -332,7 +357,7 @@ class LocalCluster:
         return True
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> list[int]:
-        """SIGTERM every node (controlled shutdown), wait, SIGKILL stragglers; return ids stopped."""
+        """SIGTERM every node (controlled shutdown), wait, SIGKILL stragglers; return their ids."""
         running = [n for n in self.nodes if self.node_running(n)]
         for node in running:
             assert node.pid is not None
@@ -368,6 +393,12 @@ class LocalCluster:
         for node in self.nodes:
             up = self.node_running(node) and _port_open(node.broker_port)
             out.append(
-                NodeStatus(node.id, f"{HOST}:{node.broker_port}", up, up and node.id == controller, node.pid)
+                NodeStatus(
+                    node.id,
+                    f"{HOST}:{node.broker_port}",
+                    up,
+                    up and node.id == controller,
+                    node.pid,
+                )
             )
         return out

@@ -18,6 +18,8 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "compression.type": "lz4",
     "linger.ms": 5,
     "max.in.flight.requests.per.connection": 5,
+    # The Java client's partitioner, so every client puts a view's key on the same partition.
+    "partitioner": "murmur2_random",
     # Keep retrying through a broker failover; the delivery timeout bounds the wait.
     "delivery.timeout.ms": 120_000,
 }

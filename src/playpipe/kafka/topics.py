@@ -7,10 +7,11 @@ what it cannot do (fewer partitions, another replication factor) instead of gues
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AlterConfigOpType,
     ConfigEntry,
@@ -75,7 +76,9 @@ class TopicPlan:
 
 def _short_names(config: Config, connectors: Iterable[str]) -> list[tuple[str, int, str]]:
     names = [(short, days, policy) for short, (days, policy) in BASE_TOPICS.items()]
-    names += [(f"metrics.{w}", METRICS_RETENTION_DAYS, "compact,delete") for w in config.streams.windows]
+    names += [
+        (f"metrics.{w}", METRICS_RETENTION_DAYS, "compact,delete") for w in config.streams.windows
+    ]
     names += [(f"dlq.{c}", DLQ_RETENTION_DAYS, "delete") for c in connectors]
     return names
 
@@ -89,7 +92,11 @@ def desired_topics(config: Config, brokers: int, connectors: Iterable[str] = ())
         if rf is None:
             rf = min(3, brokers)
         if rf > brokers:
-            key = f"topics.overrides.\"{short}\".replication_factor" if override and override.replication_factor else "topics.replication_factor"
+            key = (
+                f'topics.overrides."{short}".replication_factor'
+                if override and override.replication_factor
+                else "topics.replication_factor"
+            )
             raise ConfigError(
                 f"`{key}` is {rf} but the cluster has {brokers} broker(s): a topic cannot have "
                 f"more replicas than brokers. Lower it to {brokers} or less, or start more "
@@ -115,7 +122,9 @@ def desired_topics(config: Config, brokers: int, connectors: Iterable[str] = ())
     return specs
 
 
-def _current_configs(cluster: Cluster, names: list[str], timeout: float) -> dict[str, dict[str, str]]:
+def _current_configs(
+    cluster: Cluster, names: list[str], timeout: float
+) -> dict[str, dict[str, str]]:
     if not names:
         return {}
     resources = [ConfigResource(ConfigResource.Type.TOPIC, n) for n in names]
@@ -126,14 +135,18 @@ def _current_configs(cluster: Cluster, names: list[str], timeout: float) -> dict
     }
 
 
-def _plan(cluster: Cluster, specs: list[TopicSpec], timeout: float) -> list[tuple[TopicSpec, TopicChange]]:
+def _plan(
+    cluster: Cluster, specs: list[TopicSpec], timeout: float
+) -> list[tuple[TopicSpec, TopicChange]]:
     existing = cluster.metadata.topics
     configs = _current_configs(cluster, [s.name for s in specs if s.name in existing], timeout)
     plan = []
     for spec in specs:
         if spec.name not in existing:
             change = TopicChange(
-                spec.name, "create", [f"partitions={spec.partitions}", f"replication={spec.replication_factor}"]
+                spec.name,
+                "create",
+                [f"partitions={spec.partitions}", f"replication={spec.replication_factor}"],
             )
             plan.append((spec, change))
             continue
@@ -143,11 +156,14 @@ def _plan(cluster: Cluster, specs: list[TopicSpec], timeout: float) -> list[tupl
         if spec.partitions > count:
             change.details.append(f"partitions {count} -> {spec.partitions}")
         elif spec.partitions < count:
-            change.details.append(f"refused: partitions cannot shrink ({count} > {spec.partitions})")
+            change.details.append(
+                f"refused: partitions cannot shrink ({count} > {spec.partitions})"
+            )
         rf = len(partitions[0].replicas) if partitions else 0
         if rf != spec.replication_factor:
             change.details.append(
-                f"refused: replication {rf} -> {spec.replication_factor} needs a partition reassignment"
+                f"refused: replication {rf} -> {spec.replication_factor} "
+                "needs a partition reassignment"
             )
         current = configs.get(spec.name, {})
         for key, value in spec.config.items():
@@ -169,22 +185,47 @@ def _create(cluster: Cluster, specs: list[TopicSpec], timeout: float) -> None:
         try:
             fut.result(timeout=timeout)
         except KafkaException as exc:
-            raise KafkaUnavailableError(f"Kafka refused to create topic {name}: {exc.args[0].str()}") from None
+            if exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                continue  # created meanwhile by another process applying the same plan
+            raise KafkaUnavailableError(
+                f"Kafka refused to create topic {name}: {exc.args[0].str()}"
+            ) from None
+
+
+def _await_visible(cluster: Cluster, specs: list[TopicSpec], timeout: float) -> None:
+    """Return once every broker's metadata shows the topics with their partitions."""
+    deadline = time.monotonic() + timeout
+    want = {s.name: s.partitions for s in specs}
+    while want:
+        topics = cluster.admin.list_topics(timeout=timeout).topics
+        want = {n: p for n, p in want.items() if n not in topics or len(topics[n].partitions) < p}
+        if want and time.monotonic() > deadline:
+            raise KafkaUnavailableError(
+                f"Topics {', '.join(sorted(want))} were created "
+                f"but are not visible after {timeout:g} s"
+            )
+        if want:
+            time.sleep(0.1)
 
 
 def _update(cluster: Cluster, spec: TopicSpec, change: TopicChange, timeout: float) -> None:
     if any(d.startswith("partitions ") for d in change.details):
-        fut = cluster.admin.create_partitions([NewPartitions(spec.name, spec.partitions)])[spec.name]
+        fut = cluster.admin.create_partitions([NewPartitions(spec.name, spec.partitions)])[
+            spec.name
+        ]
         fut.result(timeout=timeout)
     entries = [
-        ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in spec.config.items()
+        ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+        for k, v in spec.config.items()
     ]
     resource = ConfigResource(ConfigResource.Type.TOPIC, spec.name, incremental_configs=entries)
     for fut in cluster.admin.incremental_alter_configs([resource]).values():
         fut.result(timeout=timeout)
 
 
-def apply_topics(config: Config, connectors: Iterable[str] = (), dry_run: bool = False) -> TopicPlan:
+def apply_topics(
+    config: Config, connectors: Iterable[str] = (), dry_run: bool = False
+) -> TopicPlan:
     """Make the cluster's topics match the configuration; return what was (or would be) done."""
     cluster = connect(config.kafka)
     timeout = config.kafka.timeout_s
@@ -192,6 +233,7 @@ def apply_topics(config: Config, connectors: Iterable[str] = (), dry_run: bool =
     plan = _plan(cluster, specs, timeout)
     if not dry_run:
         _create(cluster, [s for s, c in plan if c.action == "create"], timeout)
+        touched: list[TopicSpec] = []
         for spec, change in plan:
             if change.action == "update":
                 try:
@@ -200,4 +242,6 @@ def apply_topics(config: Config, connectors: Iterable[str] = (), dry_run: bool =
                     raise KafkaUnavailableError(
                         f"Kafka refused to update topic {spec.name}: {exc.args[0].str()}"
                     ) from None
+                touched.append(spec)
+        _await_visible(cluster, [s for s, c in plan if c.action == "create"] + touched, timeout)
     return TopicPlan([c for _, c in plan])

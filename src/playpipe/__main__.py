@@ -1,0 +1,5 @@
+"""``python -m playpipe`` runs the ``playpipe`` command."""
+
+from playpipe.cli import main
+
+main()
