@@ -32,6 +32,7 @@ export type AdEventType =
   | 'ad_click' | 'ad_error';
 
 export class MonitorCore {
+  readonly enabled = true;
   private view!: View;
   private begun = false;
   private metaDirty = true;
@@ -42,6 +43,7 @@ export class MonitorCore {
   private droppedBase: number | undefined;
   private cdn: string | undefined;
   private beat: ReturnType<typeof setInterval> | undefined;
+  private hiding = false;
   private readonly viewer: string | undefined;
   private readonly offPage: () => void;
   readonly transport: Transport;
@@ -238,7 +240,9 @@ export class MonitorCore {
 
   private flux(): Fluxdata {
     const f: Fluxdata = { ...this.current };
-    for (const p of this.providers) Object.assign(f, p());
+    for (const p of this.providers) {
+      for (const [k, v] of Object.entries(p())) if (v !== undefined) (f as Record<string, unknown>)[k] = v;
+    }
     if (f.dropped_frames !== undefined) {
       if (this.droppedBase === undefined || f.dropped_frames < this.droppedBase) this.droppedBase = f.dropped_frames;
       f.dropped_frames -= this.droppedBase;
@@ -265,7 +269,7 @@ export class MonitorCore {
       fluxdata: clean({ ...this.flux(), ...flux }, 1),
     };
     if (meta) this.metaDirty = false;
-    if (v.sampled) this.transport.send(clean(ev)!, type === 'view_end');
+    if (v.sampled) this.transport.send(clean(ev)!, type === 'view_end' && !this.hiding);
   }
 
   private meta(): EventDetails {
@@ -282,7 +286,9 @@ export class MonitorCore {
     const d = (globalThis as { document?: Document }).document;
     if (!w || !d || typeof w.addEventListener !== 'function') return () => undefined;
     const onHide = (): void => {
+      this.hiding = true; // queue the view_end for the beacon rather than a fetch
       this.endView('aborted');
+      this.hiding = false;
       this.transport.flushBeacon();
     };
     const onVisibility = (): void => {
