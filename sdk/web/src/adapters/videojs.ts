@@ -17,7 +17,7 @@ interface VhsPlaylist {
 }
 
 interface Tech {
-  el?(): Element;
+  el?(): unknown;
   vhs?: { playlists?: { media?(): VhsPlaylist | undefined }; systemBandwidth?: number; bandwidth?: number };
 }
 
@@ -71,9 +71,9 @@ export function attachVideojs(monitor: Monitor, player: VideojsLike, version?: s
       mediaError: () => player.error(),
       flux: () => {
         const t = tech(player);
-        const el = t?.el?.();
+        const el = t?.el?.() as HTMLVideoElement | undefined;
         const bw = t?.vhs?.systemBandwidth ?? t?.vhs?.bandwidth;
-        return { ...(el instanceof HTMLVideoElement ? elementFlux(el) : {}), throughput_kbps: bw && bw / 1000 };
+        return { ...(el && 'currentTime' in el ? elementFlux(el) : {}), throughput_kbps: bw && bw / 1000 };
       },
     };
     const unbind = bindPlayback(monitor, p, { sources: true, errors: true });

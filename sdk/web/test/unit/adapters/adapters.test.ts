@@ -277,7 +277,7 @@ class FakeVjs extends OnOff {
   duration(): number { return 8; }
   currentSrc(): string { return this.src; }
   error() { return this.err; }
-  tech() { return { el: () => this.videoEl, vhs: { playlists: { media: () => this.media }, systemBandwidth: 8_000_000 } }; }
+  tech() { return { el: () => this.videoEl.asElement(), vhs: { playlists: { media: () => this.media }, systemBandwidth: 8_000_000 } }; }
   emit(type: string): void { this.fire(type); }
 }
 
@@ -297,6 +297,7 @@ describe('Video.js adapter', () => {
     p.emit('timeupdate');
     p.emit('waiting');
     p.emit('playing');
+    expect(events.at(-1)!.fluxdata).toMatchObject({ playhead_ms: 0, buffer_ms: 4000, dropped_frames: 0 });
     p.err = { code: 4, message: 'unsupported' };
     p.emit('error');
     expect(types()).toEqual([
