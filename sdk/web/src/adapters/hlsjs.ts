@@ -30,6 +30,9 @@ export interface HlsLike {
   bandwidthEstimate?: number;
 }
 
+/** Non-fatal hls.js notices about buffer starvation: the rebuffer itself, not an error. */
+const STALL_NOTICES = /^buffer(StalledError|NudgeOnStall|SeekOverHole)$/;
+
 const KINDS: Record<string, SegmentNode['kind']> = { main: 'video', audio: 'audio', subtitle: 'subtitle' };
 
 function level(l: HlsLevel | undefined): Fluxdata {
@@ -78,6 +81,7 @@ export function attachHls(monitor: Monitor, hls: HlsLike): Adapter {
         });
       },
       hlsError: (_e, d) => {
+        if (!d?.fatal && STALL_NOTICES.test(d?.details)) return; // a rebuffer, seen on the element
         const status = d?.response?.code;
         const url = d?.frag?.url ?? d?.url ?? d?.context?.url;
         monitor.error({

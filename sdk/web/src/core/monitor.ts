@@ -102,11 +102,14 @@ export class MonitorCore {
     this.next();
   }
 
-  /** A source was loaded. A new view unless the current one has seen no play intent yet. */
+  /**
+   * A source was loaded. It belongs to the current view while that view has no source yet or
+   * no play intent; otherwise (or once the view is over) it starts a new view.
+   */
   source(url?: string): void {
     const v = this.view;
-    if (url && url === this.found.content.url && v.state !== 'done') return;
-    if (v.engaged || v.state === 'done') this.next({ url });
+    const known = this.found.content.url;
+    if (v.state === 'done' || (v.engaged && known && url !== known)) this.next({ url });
     else this.detect({ content: { url } });
   }
 

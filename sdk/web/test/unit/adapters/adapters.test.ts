@@ -186,6 +186,15 @@ describe('hls.js adapter', () => {
     expect(events[11]!.reason).toBe('error');
   });
 
+  it('ignores hls.js buffer-starvation notices: they are the rebuffer, not an error', () => {
+    const { monitor, types } = setup();
+    const hls = new FakeHls();
+    attachHls(monitor, hls);
+    hls.emit('hlsError', { type: 'mediaError', details: 'bufferStalledError', fatal: false });
+    hls.emit('hlsError', { type: 'mediaError', details: 'bufferNudgeOnStall', fatal: false });
+    expect(types()).not.toContain('error');
+  });
+
   it('does not report media element errors itself (hls.js does, and may recover)', () => {
     const { monitor, types } = setup();
     const hls = new FakeHls();

@@ -170,6 +170,24 @@ describe('view state machine', () => {
     expect(events[4]!.content?.url).toBe('https://cdn.test/b.m3u8');
   });
 
+  it('gives a source loaded after the play intent to the same view', () => {
+    const { core, types, events } = recordingMonitor();
+    core.ready();
+    core.play(); // video.play() right after setting src: loadstart comes after play
+    core.source('https://cdn.test/a.mp4');
+    core.playing();
+    expect(types()).toEqual(['player_ready', 'view_start', 'play_requested', 'first_frame', 'playing']);
+    expect(events[3]!.content?.url).toBe('https://cdn.test/a.mp4');
+  });
+
+  it('starts a new view for a source loaded after the view ended', () => {
+    const { core, events, types } = started();
+    core.ended();
+    core.source('https://cdn.test/next.mp4');
+    expect(types().slice(5)).toEqual(['ended', 'view_end', 'view_start']);
+    expect(events[7]!.seq).toBe(0);
+  });
+
   it('sends heartbeats while playing or rebuffering only, at the configured interval', () => {
     const { core, types } = started({ heartbeatIntervalMs: 5_000 });
     vi.advanceTimersByTime(10_000);
