@@ -19,7 +19,7 @@ from rich.table import Table
 from playpipe import config as config_module
 from playpipe import log
 from playpipe.config import Config
-from playpipe.errors import PlaypipeError
+from playpipe.errors import ConfigError, PlaypipeError
 
 if TYPE_CHECKING:
     from playpipe.kafka.local import LocalCluster
@@ -262,6 +262,53 @@ def config_show() -> None:
     import json
 
     console.print_json(json.dumps(config_module.dump(load_config())))
+
+
+# -- collector -----------------------------------------------------------------------------
+@app.command("collect")
+def collect(
+    bootstrap_servers: BootstrapOption = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to listen on.", show_default="collector.host, 127.0.0.1"),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on.", show_default="collector.port, 8080")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes (one Kafka producer and spool each).",
+            show_default="collector.workers, 1",
+        ),
+    ] = None,
+    open_mode: Annotated[
+        bool, typer.Option("--open", help="Accept any property key (local use only).")
+    ] = False,
+) -> None:
+    """Run the HTTP beacon collector: `POST /v1/events`, `/healthz`, `/readyz`, `/metrics`.
+
+    Accepted events go to `<prefix>.beacons.raw` keyed by view id, rejected ones to
+    `<prefix>.beacons.invalid` with the reason. A batch is answered 202 only once Kafka
+    acknowledged it or it is fsynced to the local spool. Stops cleanly on Ctrl-C / SIGTERM.
+    """
+    from playpipe.collector.service import serve
+
+    cfg = load_config(bootstrap_servers)
+    if host is not None:
+        cfg.collector.host = host
+    if port is not None:
+        cfg.collector.port = port
+    if workers is not None:
+        cfg.collector.workers = workers
+    if open_mode:
+        cfg.collector.open = True
+    if not cfg.collector.open and not cfg.collector.property_keys:
+        raise ConfigError(
+            "The collector accepts no property key: set `collector.property_keys` "
+            '(e.g. property_keys = ["my-site"]) or run with --open for local use.'
+        )
+    serve(cfg)
 
 
 # -- schema --------------------------------------------------------------------------------

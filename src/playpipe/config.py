@@ -23,6 +23,7 @@ from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 import msgspec
 
+from playpipe.collector.settings import CollectorSettings
 from playpipe.errors import ConfigError
 
 ENV_PREFIX = "PLAYPIPE_"
@@ -95,6 +96,7 @@ class Config(_Section):
     topics: TopicsSettings = msgspec.field(default_factory=TopicsSettings)
     local: LocalKafkaSettings = msgspec.field(default_factory=LocalKafkaSettings)
     streams: StreamsSettings = msgspec.field(default_factory=StreamsSettings)
+    collector: CollectorSettings = msgspec.field(default_factory=CollectorSettings)
 
 
 @dataclass

@@ -38,8 +38,15 @@ class _Formatter(logging.Formatter):
         facts = getattr(record, "facts", None)
         if facts:
             line += " " + _facts(facts)
-        if record.exc_info:
-            line += " error=" + _quote(repr(record.exc_info[1]))
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            line += " error=" + _quote(repr(exc))
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            if tb is not None:
+                code = tb.tb_frame.f_code
+                line += f" where={_quote(f'{code.co_filename}:{tb.tb_lineno} in {code.co_name}')}"
         return line
 
 

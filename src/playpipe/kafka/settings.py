@@ -8,6 +8,7 @@ librdkafka's default ``fetch.queue.backoff.ms=1000`` stalls a Python consume loo
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from playpipe.config import KafkaSettings
@@ -35,8 +36,16 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
 }
 
 
+# librdkafka's own log lines go through Python logging, one line each like ours.
+_client_logger = logging.getLogger("kafka.client")
+
+
 def _base(settings: KafkaSettings) -> dict[str, Any]:
-    return {"bootstrap.servers": settings.bootstrap_servers, **settings.client}
+    return {
+        "bootstrap.servers": settings.bootstrap_servers,
+        "logger": _client_logger,
+        **settings.client,
+    }
 
 
 def producer_config(settings: KafkaSettings, **overrides: Any) -> dict[str, Any]:
