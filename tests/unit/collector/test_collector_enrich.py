@@ -9,11 +9,11 @@ from typing import Any
 
 import msgspec
 import pytest
-from geodb import write_asn_db, write_city_db
 
 from playpipe.collector.enrich import BatchContext, Enricher, EnrichSettings
 from playpipe.dictionary import DeviceNode, GeoNode, convert_event
 from playpipe.errors import ConfigError
+from tests.unit.collector.geodb import write_asn_db, write_city_db
 
 NOW = 1_732_579_200_000
 IPHONE = (

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from geodb import write_asn_db, write_city_db
 
 from playpipe.collector.geo import GeoLookup, GeoResult
 from playpipe.dictionary import GeoNode
 from playpipe.errors import ConfigError
+from tests.unit.collector.geodb import write_asn_db, write_city_db
 
 
 @pytest.fixture
