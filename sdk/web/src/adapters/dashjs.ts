@@ -6,6 +6,7 @@
 
 import type { Monitor } from '../core/index';
 import type { Fluxdata, SegmentNode } from '../core/types';
+import { guarded } from '../core/util';
 import { SDK_VERSION } from '../core/version';
 import { bindElement, elementPlayback, guardAttach, type Adapter } from './html5';
 import { catchUp } from './media';
@@ -64,7 +65,7 @@ export function attachDash(monitor: Monitor, player: DashLike, video?: HTMLVideo
     };
     const fail = (code: unknown, message: unknown): void =>
       monitor.error({ code: String(code ?? 'dashjs'), message: message ? String(message) : undefined, fatal: true });
-    const on: Record<string, DashListener> = {
+    const on = guarded<DashListener>({
       manifestLoadingStarted: (e) => { bind(); monitor.source(e?.request?.url); },
       streamInitialized: () => {
         bind();
@@ -93,7 +94,7 @@ export function attachDash(monitor: Monitor, player: DashLike, video?: HTMLVideo
       },
       error: (e) => fail(e?.error?.code, e?.error?.message),
       playbackError: (e) => fail(e?.error?.code ? `MEDIA_ERR_${e.error.code}` : 'playbackError', e?.error?.message),
-    };
+    });
     for (const [t, fn] of Object.entries(on)) player.on(t, fn);
     const offFlux = monitor.addFluxProvider(() => {
       let kbps: number | undefined;

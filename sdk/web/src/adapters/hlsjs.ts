@@ -6,6 +6,7 @@
 
 import type { Monitor } from '../core/index';
 import type { Fluxdata, SegmentNode } from '../core/types';
+import { guarded } from '../core/util';
 import { SDK_VERSION } from '../core/version';
 import { bindElement, elementPlayback, guardAttach, type Adapter } from './html5';
 import { catchUp } from './media';
@@ -56,7 +57,7 @@ export function attachHls(monitor: Monitor, hls: HlsLike): Adapter {
       unbind?.();
       unbind = media ? bindElement(monitor, media, { sources: false, errors: false }) : undefined;
     };
-    const on: Record<string, HlsListener> = {
+    const on = guarded<HlsListener>({
       hlsMediaAttached: (_e, d) => bind(d?.media ?? hls.media),
       hlsMediaDetaching: () => bind(undefined),
       hlsManifestLoading: (_e, d) => monitor.source(d?.url),
@@ -91,7 +92,7 @@ export function attachHls(monitor: Monitor, hls: HlsLike): Adapter {
           context: [`type=${d?.type}`, status && `status=${status}`, url && `url=${url}`].filter(Boolean).join(' '),
         });
       },
-    };
+    });
     for (const [e, fn] of Object.entries(on)) hls.on(e, fn);
     const offFlux = monitor.addFluxProvider(() => ({ throughput_kbps: (hls.bandwidthEstimate ?? NaN) / 1000 }));
     const version = (hls.constructor as { version?: string } | undefined)?.version;

@@ -6,6 +6,7 @@
 
 import type { Monitor } from '../core/index';
 import type { Fluxdata } from '../core/types';
+import { guarded } from '../core/util';
 
 type Listener = () => void;
 
@@ -92,12 +93,13 @@ export function bindPlayback(monitor: Monitor, p: Playback, opts: BindOptions): 
       monitor.error({ code: MEDIA_ERRORS[code] ? `MEDIA_ERR_${MEDIA_ERRORS[code]}` : String(code), message: e?.message, fatal: true });
     };
   }
-  for (const [type, fn] of Object.entries(handlers)) p.on(type, fn);
+  const safeHandlers = guarded(handlers);
+  for (const [type, fn] of Object.entries(safeHandlers)) p.on(type, fn);
   const offFlux = monitor.addFluxProvider(() => p.flux());
   if (opts.sources && p.src()) monitor.source(p.src());
   if (p.duration() > 0) meta();
   return () => {
-    for (const [type, fn] of Object.entries(handlers)) p.off(type, fn);
+    for (const [type, fn] of Object.entries(safeHandlers)) p.off(type, fn);
     offFlux();
   };
 }

@@ -6,6 +6,7 @@
 
 import type { Monitor } from '../core/index';
 import type { Fluxdata } from '../core/types';
+import { safe } from '../core/util';
 import { SDK_VERSION } from '../core/version';
 import { guardAttach, type Adapter } from './html5';
 import { bindPlayback, catchUp, elementFlux, type Playback } from './media';
@@ -78,16 +79,16 @@ export function attachVideojs(monitor: Monitor, player: VideojsLike, version?: s
     };
     const unbind = bindPlayback(monitor, p, { sources: true, errors: true });
     let last = '';
-    const checkRendition = (): void => {
+    const checkRendition = (): void => void safe(() => {
       const r = vhsRendition(tech(player));
       const key = JSON.stringify(r);
       if (r && key !== last) monitor.rendition(r);
       last = key;
-    };
-    const onDispose = (): void => {
+    });
+    const onDispose = (): void => void safe(() => {
       monitor.endView('aborted');
       off();
-    };
+    });
     const off = (): void => {
       unbind();
       player.off('timeupdate', checkRendition);

@@ -84,3 +84,10 @@ export function safe<R>(fn: () => R): R | undefined {
     return undefined;
   }
 }
+
+/** The same handlers, each wrapped with `safe`, so a player's event dispatch never sees our errors. */
+export function guarded<F extends (...args: never[]) => void>(handlers: Record<string, F>): Record<string, F> {
+  const out: Record<string, F> = {};
+  for (const [k, fn] of Object.entries(handlers)) out[k] = ((...a: Parameters<F>) => safe(() => fn(...a))) as F;
+  return out;
+}

@@ -337,3 +337,24 @@ describe('Video.js adapter', () => {
     expectClean(p);
   });
 });
+
+describe('player event handlers never throw into the player', () => {
+  it('swallows errors raised while handling events, with one warning', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const { monitor } = setup();
+    const p = new FakeVjs();
+    attachVideojs(monitor, p);
+    p.currentTime = () => { throw new Error('player disposed'); };
+    p.tech = () => { throw new Error('no tech'); };
+    expect(() => ['seeking', 'seeked', 'timeupdate', 'loadedmetadata', 'loadstart'].forEach((t) => p.emit(t))).not.toThrow();
+    const hls = new FakeHls();
+    attachHls(monitor, hls);
+    Object.defineProperty(hls, 'levels', { get: () => { throw new Error('levels'); } });
+    expect(() => hls.emit('hlsLevelSwitched', { level: 0 })).not.toThrow();
+    const dash = new FakeDash();
+    attachDash(monitor, dash);
+    dash.getBitrateInfoListFor = () => { throw new Error('v5'); };
+    expect(() => dash.emit('qualityChangeRendered', { mediaType: 'video', newQuality: 1 })).not.toThrow();
+    expect(warn).toHaveBeenCalledTimes(1);
+  });
+});

@@ -135,6 +135,14 @@ describe('never throws into the page', () => {
   });
 });
 
+describe('version', () => {
+  it('matches package.json', async () => {
+    const { SDK_VERSION } = await import('../../../src/core/version');
+    const pkg = (await import('../../../package.json')).default;
+    expect(SDK_VERSION).toBe(pkg.version);
+  });
+});
+
 describe('identity', () => {
   it('keeps the viewer id in localStorage', () => {
     const a = viewerId(true);

@@ -269,6 +269,17 @@ describe('view state machine', () => {
     expect(sent.at(-1)).toMatchObject({ event_type: 'view_end', reason: 'aborted' });
   });
 
+  it('hands the queue to sendBeacon when the page is hidden, without ending the view', () => {
+    const beacon = vi.fn(() => true);
+    Object.defineProperty(navigator, 'sendBeacon', { value: beacon, configurable: true, writable: true });
+    const { types } = started();
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+    Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });
+    expect(beacon).toHaveBeenCalledTimes(1);
+    expect(types().at(-1)).toBe('playing');
+  });
+
   it('decides sampling once per view', () => {
     const rolls = [0.1, 0.9];
     const { core, events } = recordingMonitor({ sampleRate: 0.5 }, () => rolls.shift() ?? 0.9);
