@@ -62,7 +62,16 @@ def _view_id_of(obj: object) -> str | None:
     return None
 
 
-def _decode_error(exc: msgspec.DecodeError) -> str:
+# What msgspec raises on unreadable input: malformed JSON, invalid UTF-8 in a string, or
+# nesting deeper than the decoder's recursion limit.
+Unreadable = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+def _decode_error(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"invalid UTF-8 at byte {exc.start}"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
     text = str(exc)
     if text == "Input data was truncated":
         return "truncated JSON (the body ends in the middle of a value)"
@@ -95,14 +104,14 @@ def _parse_array(body: bytes, max_events: int) -> Parsed:
         events = decode_events(body)
     except ValidationError:
         pass  # valid JSON with at least one bad event: find which below
-    except msgspec.DecodeError as exc:
+    except Unreadable as exc:
         raise BodyError(400, f"body is not valid JSON: {_decode_error(exc)}") from None
     else:
         _check_count(len(events), max_events)
         return Parsed(events=events)
     try:
         items = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
+    except Unreadable as exc:
         raise BodyError(400, f"body is not valid JSON: {_decode_error(exc)}") from None
     if not isinstance(items, list):
         raise BodyError(400, "body is not a JSON array of events")
@@ -123,10 +132,10 @@ def _parse_ndjson(body: bytes, max_events: int) -> Parsed:
         except ValidationError as exc:
             try:
                 view = _view_id_of(msgspec.json.decode(line))
-            except msgspec.DecodeError:  # pragma: no cover - it just validated as JSON
+            except Unreadable:  # pragma: no cover - it just validated as JSON
                 view = None
             parsed.rejected.append(Rejected(index, error_field(exc), error_reason(exc), line, view))
-        except msgspec.DecodeError as exc:
+        except Unreadable as exc:
             reason = f"line {number} is not valid JSON: {_decode_error(exc)}"
             first_error = first_error or reason
             parsed.rejected.append(Rejected(index, "$", reason, line))
@@ -146,7 +155,7 @@ def parse_body(body: bytes, max_events: int) -> Parsed:
         return _parse_ndjson(body, max_events)
     try:
         msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
+    except Unreadable as exc:
         raise BodyError(400, f"body is not valid JSON: {_decode_error(exc)}") from None
     raise BodyError(
         400, "body must be a JSON array of event objects or NDJSON, one object per line"
