@@ -12,7 +12,7 @@ import type {
 } from './types';
 import { SDK_VERSION } from './version';
 import { View } from './view';
-import { clean, uuid } from './util';
+import { clean, safe, uuid } from './util';
 
 export type FluxProvider = () => Fluxdata;
 
@@ -234,7 +234,8 @@ export class MonitorCore {
   private sync(): void {
     const want = this.view.beating;
     if (want && this.beat === undefined) {
-      this.beat = setInterval(() => { this.view.heartbeat(); this.sync(); }, this.cfg.heartbeatIntervalMs);
+      const tick = (): void => void safe(() => { this.view.heartbeat(); this.sync(); });
+      this.beat = setInterval(tick, this.cfg.heartbeatIntervalMs);
     } else if (!want && this.beat !== undefined) {
       clearInterval(this.beat);
       this.beat = undefined;
@@ -288,15 +289,15 @@ export class MonitorCore {
     const w = (globalThis as { window?: Window }).window;
     const d = (globalThis as { document?: Document }).document;
     if (!w || !d || typeof w.addEventListener !== 'function') return () => undefined;
-    const onHide = (): void => {
+    const onHide = (): void => void safe(() => {
       this.hiding = true; // queue the view_end for the beacon rather than a fetch
       this.endView('aborted');
       this.hiding = false;
       this.transport.flushBeacon();
-    };
-    const onVisibility = (): void => {
+    });
+    const onVisibility = (): void => void safe(() => {
       if (d.visibilityState === 'hidden') this.transport.flushBeacon();
-    };
+    });
     w.addEventListener('pagehide', onHide);
     d.addEventListener('visibilitychange', onVisibility);
     return () => {

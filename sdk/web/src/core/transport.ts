@@ -9,7 +9,7 @@
 
 import { MAX_BODY_BYTES, type Config } from './options';
 import type { WireEvent } from './types';
-import { warnOnce } from './util';
+import { safe, warnOnce } from './util';
 
 interface Item {
   json: string;
@@ -73,7 +73,7 @@ export class Transport {
     if (this.queue.length >= MAX_QUEUE) this.discard(this.queue.splice(0, 1).length, 'queue', 'queue full: oldest events dropped');
     this.queue.push({ json, bytes, view: event.view_id });
     if (urgent || this.full()) this.flush();
-    else if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.cfg.flushIntervalMs);
+    else if (this.timer === undefined) this.timer = setTimeout(() => safe(() => this.flush()), this.cfg.flushIntervalMs);
   }
 
   /** Send queued events now, unless a request is in flight or waiting to be retried. */
@@ -199,7 +199,7 @@ export class Transport {
   private next(): void {
     if (!this.queue.length) return;
     if (this.full()) this.flush();
-    else if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.cfg.flushIntervalMs);
+    else if (this.timer === undefined) this.timer = setTimeout(() => safe(() => this.flush()), this.cfg.flushIntervalMs);
   }
 
   private readRejections(res: Response): void {

@@ -113,6 +113,16 @@ describe('never throws into the page', () => {
     expect(warn).toHaveBeenCalledTimes(1);
   });
 
+  it('keeps timer callbacks (heartbeats, batches) from throwing', () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const m = createMonitor(BASE);
+    m.play();
+    m.playing();
+    m.addFluxProvider(() => { throw new Error('bad provider'); });
+    vi.stubGlobal('fetch', () => { throw new Error('boom'); });
+    expect(() => vi.advanceTimersByTime(60_000)).not.toThrow();
+  });
+
   it('is a no-op after destroy', () => {
     const m = createMonitor(BASE);
     m.play();
