@@ -30,7 +30,7 @@ const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
 const fmt = (n) => `${(n / KB).toFixed(2)} KB`.padStart(9);
 
 const CORE = /\/core\//;
-const ADAPTER_SHARED = /\/core\/|\.\/(html5|media)$/;
+const ADAPTER_SHARED = /\/core\/|\.\/(html5|media)(\.js)?$/;
 const rows = [['core (@playpipe/web)', await minified('src/index.ts'), 8 * KB]];
 rows.push(['html5 adapter', await minified('src/adapters/html5.ts', CORE), 2 * KB]);
 for (const name of ['hlsjs', 'dashjs', 'videojs']) {

@@ -1,2 +1,2 @@
 /** `@playpipe/web`: the player-agnostic core. Adapters live in `@playpipe/web/<player>`. */
-export * from './core/index';
+export * from './core/index.js';

@@ -4,12 +4,12 @@
  * errors and throughput come from dash.js events.
  */
 
-import type { Monitor } from '../core/index';
-import type { Fluxdata, SegmentNode } from '../core/types';
-import { guarded } from '../core/util';
-import { SDK_VERSION } from '../core/version';
-import { bindElement, elementPlayback, guardAttach, type Adapter } from './html5';
-import { catchUp } from './media';
+import type { Monitor } from '../core/index.js';
+import type { Fluxdata, SegmentNode } from '../core/types.js';
+import { guarded } from '../core/util.js';
+import { SDK_VERSION } from '../core/version.js';
+import { bindElement, elementPlayback, guardAttach, type Adapter } from './html5.js';
+import { catchUp } from './media.js';
 
 type DashListener = (e: any) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -1,9 +1,9 @@
 /** `@playpipe/web/html5`: monitor any `<video>` element. */
 
-import type { Monitor } from '../core/index';
-import { SDK_VERSION } from '../core/version';
-import { warnOnce } from '../core/util';
-import { bindPlayback, catchUp, elementFlux, type BindOptions, type Playback } from './media';
+import type { Monitor } from '../core/index.js';
+import { SDK_VERSION } from '../core/version.js';
+import { warnOnce } from '../core/util.js';
+import { bindPlayback, catchUp, elementFlux, type BindOptions, type Playback } from './media.js';
 
 /** What every adapter returns. */
 export interface Adapter {

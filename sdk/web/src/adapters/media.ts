@@ -4,9 +4,9 @@
  * `stalled` is deliberately not listened to: a download making no progress is not a rebuffer.
  */
 
-import type { Monitor } from '../core/index';
-import type { Fluxdata } from '../core/types';
-import { guarded } from '../core/util';
+import type { Monitor } from '../core/index.js';
+import type { Fluxdata } from '../core/types.js';
+import { guarded } from '../core/util.js';
 
 type Listener = () => void;
 

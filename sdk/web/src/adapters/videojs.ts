@@ -4,12 +4,12 @@
  * rendition and bandwidth from its HLS/DASH engine (VHS) when the tech has one.
  */
 
-import type { Monitor } from '../core/index';
-import type { Fluxdata } from '../core/types';
-import { safe } from '../core/util';
-import { SDK_VERSION } from '../core/version';
-import { guardAttach, type Adapter } from './html5';
-import { bindPlayback, catchUp, elementFlux, type Playback } from './media';
+import type { Monitor } from '../core/index.js';
+import type { Fluxdata } from '../core/types.js';
+import { safe } from '../core/util.js';
+import { SDK_VERSION } from '../core/version.js';
+import { guardAttach, type Adapter } from './html5.js';
+import { bindPlayback, catchUp, elementFlux, type Playback } from './media.js';
 
 type Fn = () => void;
 

@@ -1,6 +1,6 @@
 /** Who is watching: a viewer id kept in first-party storage and a per-page session id. */
 
-import { uuid } from './util';
+import { uuid } from './util.js';
 
 const VIEWER_KEY = 'playpipe_viewer_id';
 let sessionId: string | undefined;

@@ -5,9 +5,9 @@
  * Bad options log one warning and give a monitor whose methods do nothing.
  */
 
-import { MonitorCore } from './monitor';
-import { resolveOptions, type Options } from './options';
-import { safe, warnOnce } from './util';
+import { MonitorCore } from './monitor.js';
+import { resolveOptions, type Options } from './options.js';
+import { safe, warnOnce } from './util.js';
 
 const METHODS = [
   'setContent', 'setPlayer', 'setCustom', 'detect', 'addFluxProvider', 'ready', 'newView',
@@ -49,7 +49,7 @@ export function createMonitor(options: Options): Monitor {
   return facade(core);
 }
 
-export type { Options } from './options';
-export type { AdEventType, ErrorReport, FluxProvider } from './monitor';
-export type * from './types';
-export { SDK_VERSION } from './version';
+export type { Options } from './options.js';
+export type { AdEventType, ErrorReport, FluxProvider } from './monitor.js';
+export type * from './types.js';
+export { SDK_VERSION } from './version.js';

@@ -3,16 +3,16 @@
  * the page-lifecycle hooks and the transport, and builds each wire event's envelope.
  */
 
-import { pageSessionId, viewerId } from './identity';
-import type { Config } from './options';
-import { Transport } from './transport';
+import { pageSessionId, viewerId } from './identity.js';
+import type { Config } from './options.js';
+import { Transport } from './transport.js';
 import type {
   AdNode, ContentNode, CustomNode, ErrorNode, EventDetails, EventType, Fluxdata, PlayerNode,
   SegmentNode, ViewEndReason, WireEvent,
-} from './types';
-import { SDK_VERSION } from './version';
-import { View } from './view';
-import { clean, safe, uuid } from './util';
+} from './types.js';
+import { SDK_VERSION } from './version.js';
+import { View } from './view.js';
+import { clean, safe, uuid } from './util.js';
 
 export type FluxProvider = () => Fluxdata;
 

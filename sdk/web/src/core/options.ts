@@ -1,6 +1,6 @@
 /** The SDK's typed options, their defaults, and validation that names every problem. */
 
-import type { ContentNode, CustomNode, PlayerNode } from './types';
+import type { ContentNode, CustomNode, PlayerNode } from './types.js';
 
 export interface Options {
   /** Base URL of the playpipe collector, e.g. `https://collector.example.com` (required). */

@@ -7,9 +7,9 @@
  * (Retry-After honoured); 410 silences the views of the batch; other 4xx dropped with one warning.
  */
 
-import { MAX_BODY_BYTES, type Config } from './options';
-import type { WireEvent } from './types';
-import { safe, warnOnce } from './util';
+import { MAX_BODY_BYTES, type Config } from './options.js';
+import type { WireEvent } from './types.js';
+import { safe, warnOnce } from './util.js';
 
 interface Item {
   json: string;

@@ -4,8 +4,8 @@
  * is seek time; only a stall while the viewer expects playback is a rebuffer.
  */
 
-import type { ErrorNode, EventDetails, EventType, Fluxdata, ViewEndReason } from './types';
-import { uuid } from './util';
+import type { ErrorNode, EventDetails, EventType, Fluxdata, ViewEndReason } from './types.js';
+import { uuid } from './util.js';
 
 export type State =
   | 'idle' // view started, no play intent yet
