@@ -34,6 +34,7 @@ before(async () => {
       '/page.html': join(root, 'test/browser/page.html'),
       '/lib/hls.js': join(root, 'node_modules/hls.js/dist/hls.min.js'),
       '/lib/dash.js': join(root, 'node_modules/dashjs/dist/modern/umd/dash.all.min.js'),
+      '/lib/video.js': join(root, 'node_modules/video.js/dist/video.min.js'),
       '/lib/playpipe.js': join(root, 'dist/playpipe.iife.js'),
     },
   });
@@ -182,6 +183,14 @@ describe('web SDK in Chromium', { concurrency: false }, () => {
     const [view] = checkViews(await run('html5-ok', 'html5', '/media/ok/mp4/video.mp4'));
     checkPlayedThrough(view);
     assert.equal(view.find((e) => e.content?.url)?.content.url, `${server.url}/media/ok/mp4/video.mp4`);
+  });
+
+  test('Video.js (VHS) plays the HLS ladder to the end', async () => {
+    const [view, ...rest] = checkViews(await run('videojs-ok', 'videojs', '/media/ok/hls/master.m3u8'));
+    assert.equal(rest.length, 0);
+    checkPlayedThrough(view);
+    checkRenditions(view);
+    assert.equal(view[0].player.name, 'video.js');
   });
 
   test('a segment stalled for 2 s is exactly one rebuffer of about 2 s', async () => {
