@@ -49,6 +49,7 @@ export function elementPlayback(el: HTMLVideoElement): Playback {
     time: () => el.currentTime,
     paused: () => el.paused,
     ended: () => el.ended,
+    seeking: () => el.seeking,
     duration: () => el.duration,
     src: () => el.currentSrc || el.src,
     mediaError: () => el.error,

@@ -17,6 +17,7 @@ export interface Playback {
   time(): number;
   paused(): boolean;
   ended(): boolean;
+  seeking(): boolean;
   duration(): number;
   src(): string;
   mediaError(): { code?: number; message?: string } | null | undefined;
@@ -62,6 +63,12 @@ export function elementFlux(el: HTMLVideoElement | undefined): Fluxdata {
 /** Listen to `p` and drive `monitor`; returns a function removing every listener added. */
 export function bindPlayback(monitor: Monitor, p: Playback, opts: BindOptions): () => void {
   let last = p.time();
+  let lastAt = Date.now();
+  /** Where the playhead was when a seek began: the last position seen, moved on by the time since. */
+  const seekFrom = (): number | undefined => {
+    const moved = p.paused() ? 0 : Math.min(1, (Date.now() - lastAt) / 1000) * (p.flux().playback_rate ?? 1);
+    return ms(last + moved);
+  };
   const meta = (): void => {
     const d = p.duration();
     monitor.detect({
@@ -73,16 +80,18 @@ export function bindPlayback(monitor: Monitor, p: Playback, opts: BindOptions): 
     playing: () => monitor.playing(),
     pause: () => { if (!p.ended()) monitor.pause(); }, // the pause before `ended` is not a pause
     waiting: () => monitor.waiting(),
-    seeking: () => monitor.seeking(ms(last)),
+    seeking: () => monitor.seeking(seekFrom()),
     seeked: () => { last = p.time(); monitor.seeked(p.paused()); },
     ended: () => monitor.ended(),
     ratechange: () => monitor.rateChange(),
     volumechange: () => monitor.volumeChange(),
     loadedmetadata: meta,
     timeupdate: () => {
+      if (p.seeking()) return; // keep the position the seek started from
       const t = p.time();
       if (t > last && !p.paused()) monitor.progress();
       last = t;
+      lastAt = Date.now();
     },
   };
   if (opts.sources) handlers.loadstart = () => { last = 0; monitor.source(p.src() || undefined); };

@@ -29,6 +29,7 @@ export interface VideojsLike {
   currentTime(): number;
   paused(): boolean;
   ended(): boolean;
+  seeking(): boolean;
   duration(): number;
   currentSrc(): string;
   error(): { code?: number; message?: string } | null;
@@ -67,6 +68,7 @@ export function attachVideojs(monitor: Monitor, player: VideojsLike, version?: s
       time: () => player.currentTime(),
       paused: () => player.paused(),
       ended: () => player.ended(),
+      seeking: () => player.seeking(),
       duration: () => player.duration(),
       src: () => player.currentSrc(),
       mediaError: () => player.error(),

@@ -193,6 +193,20 @@ describe('web SDK in Chromium', { concurrency: false }, () => {
     assert.equal(view[0].player.name, 'video.js');
   });
 
+  test('a seek during playback is seek time, not a rebuffer', async () => {
+    const [view] = checkViews(await run('hls-seek', 'hls', '/media/ok/hls/master.m3u8', { seekFrom: 1, seekTo: 5 }));
+    checkPlayedThrough(view);
+    const t = types(view);
+    assert.equal(t.filter((x) => x === 'seek_start').length, 1);
+    assert.equal(t.filter((x) => x === 'seek_end').length, 1);
+    assert.ok(!t.includes('rebuffer_start'), 'seek buffering reported as a rebuffer');
+    const from = view.find((e) => e.event_type === 'seek_start').fluxdata.playhead_ms;
+    const to = view.find((e) => e.event_type === 'seek_end').fluxdata.playhead_ms;
+    assert.ok(from >= 700 && from < 1600, `seek from ${from}`); // timeupdate comes every ~250 ms
+    assert.ok(Math.abs(to - 5000) < 100, `seek to ${to}`);
+    assert.equal(t[t.indexOf('seek_end') + 1], 'playing');
+  });
+
   test('a segment stalled for 2 s is exactly one rebuffer of about 2 s', async () => {
     const events = await run('hls-stall', 'hls', '/media/stall/hls/master.m3u8', {
       hls: { maxBufferLength: 0.5, maxMaxBufferLength: 0.5 },

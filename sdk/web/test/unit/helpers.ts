@@ -90,6 +90,7 @@ export class FakeVideo extends Emitter {
   currentTime = 0;
   paused = true;
   ended = false;
+  seeking = false;
   duration = NaN;
   currentSrc = '';
   src = '';

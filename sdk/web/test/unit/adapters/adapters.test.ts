@@ -87,7 +87,10 @@ describe('html5 adapter', () => {
     attachHtml5(monitor, el.asElement());
     play(el, 2);
     el.currentTime = 6;
+    el.seeking = true;
+    el.emit('timeupdate'); // Chrome may report the new position before 'seeking'
     el.emit('seeking');
+    el.seeking = false;
     el.emit('waiting');
     el.emit('seeked');
     el.emit('playing');
@@ -283,6 +286,7 @@ class FakeVjs extends OnOff {
   currentTime(): number { return this.t; }
   paused(): boolean { return this.isPaused; }
   ended(): boolean { return this.isEnded; }
+  seeking(): boolean { return false; }
   duration(): number { return 8; }
   currentSrc(): string { return this.src; }
   error() { return this.err; }
