@@ -339,13 +339,9 @@ class CollectorApp:
             self.max_skew_ms,
             request.property_key,
         )
+        raw = self.topics.raw
         records = [
-            OutRecord(
-                self.topics.raw,
-                e.view_id.encode(),
-                encode_event(e),
-                [("playpipe.source", e.source.encode())],
-            )
+            OutRecord(raw, e.view_id.encode(), encode_event(e), _source_header(e.source))
             for e in events
         ]
         records += self._invalid_records(request, rejected)
@@ -425,6 +421,19 @@ class CollectorApp:
         except (SpoolFullError, OSError):
             metrics.discarded_events.inc(len(records))
             log.warning("invalid.discarded", records=len(records), why="kafka away and spool full")
+
+
+_SOURCE_HEADERS: dict[str, list[tuple[str, bytes]]] = {}
+
+
+def _source_header(source: str) -> list[tuple[str, bytes]]:
+    """The raw topic's ``playpipe.source`` header, built once per source name."""
+    header = _SOURCE_HEADERS.get(source)
+    if header is None:
+        header = [("playpipe.source", source.encode())]
+        if len(_SOURCE_HEADERS) < 64:  # source names come from clients: bound the cache
+            _SOURCE_HEADERS[source] = header
+    return header
 
 
 def _valid_indexes(parsed: Parsed) -> list[int]:

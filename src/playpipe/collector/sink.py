@@ -47,17 +47,19 @@ class OutRecord:
 
 
 class _Pending:
-    """Counts a batch's delivery reports (in the poll thread) and wakes its waiter once."""
+    """Counts a batch's delivery reports and resolves its future once all arrived.
 
-    __slots__ = ("done", "failed", "future", "loop", "remaining", "started")
+    Delivery reports are served by ``producer.poll()`` on the event loop's own thread, so the
+    callback resolves the future directly: no thread hand-off, no GIL ping-pong per batch.
+    """
 
-    def __init__(self, count: int, loop: asyncio.AbstractEventLoop | None) -> None:
+    __slots__ = ("failed", "future", "remaining", "started")
+
+    def __init__(self, count: int, loop: asyncio.AbstractEventLoop) -> None:
         self.remaining = count
         self.failed: KafkaError | None = None
-        self.loop = loop
         self.started = time.monotonic()
-        self.future: asyncio.Future[None] | None = loop.create_future() if loop else None
-        self.done: threading.Event | None = threading.Event() if loop is None else None
+        self.future: asyncio.Future[None] = loop.create_future()
 
     def on_delivery(self, err: KafkaError | None, msg: Any) -> None:
         if err is not None:
@@ -67,10 +69,7 @@ class _Pending:
         self.remaining -= 1
         if self.remaining == 0:
             metrics.produce_latency.observe(time.monotonic() - self.started)
-            if self.loop is not None and self.future is not None:
-                self.loop.call_soon_threadsafe(_resolve, self.future)
-            elif self.done is not None:
-                self.done.set()
+            _resolve(self.future)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -167,9 +166,8 @@ class KafkaSink:
         self.producer = Producer(config)
         self.spool = Spool(spool_dir, max_bytes=spool_max_bytes)
         self.writer = _GroupWriter(self.spool)
-        self._stop = threading.Event()
-        self._poller = threading.Thread(target=self._poll, name="kafka-poll", daemon=True)
-        self._poller.start()
+        self._inflight = 0
+        self._poller: asyncio.Task[None] | None = None
         self._replayer: asyncio.Task[None] | None = None
         self.kafka_ok = True
         metrics.spool_bytes.set(self.spool.size_bytes)
@@ -177,23 +175,38 @@ class KafkaSink:
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         """Start replaying the spool (call from the event loop)."""
-        self._replayer = asyncio.get_running_loop().create_task(self._replay_forever())
+        loop = asyncio.get_running_loop()
+        self._poller = loop.create_task(self._poll_forever())
+        self._replayer = loop.create_task(self._replay_forever())
 
     async def close(self, drain_s: float = 10.0) -> None:
         """Stop replaying, flush the producer, stop threads; unacknowledged work stays spooled."""
-        if self._replayer is not None:
-            self._replayer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._replayer
+        for task in (self._replayer, self._poller):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await asyncio.to_thread(self.producer.flush, drain_s)
-        self._stop.set()
-        self._poller.join(timeout=5)
         self.writer.close()
         self.spool.close()
 
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            self.producer.poll(0.05)
+    async def _poll_forever(self) -> None:
+        """Serve delivery reports on this loop: every millisecond while batches wait for them."""
+        while True:
+            served = self.producer.poll(0)
+            if self._inflight:
+                await asyncio.sleep(0 if served else 0.001)
+            else:
+                await asyncio.sleep(0.05)
+
+    async def _await_acks(self, pending: _Pending) -> None:
+        self._inflight += 1
+        try:
+            await asyncio.wait_for(asyncio.shield(pending.future), self.timeout_s + 2.0)
+        except TimeoutError:
+            pending.failed = pending.failed or KafkaError(KafkaError._MSG_TIMED_OUT)
+        finally:
+            self._inflight -= 1
 
     # -- delivery -------------------------------------------------------------------------
     @property
@@ -221,11 +234,7 @@ class KafkaSink:
             self.kafka_ok = False
             await self._spool(records)
             return "spool"
-        assert pending.future is not None
-        try:
-            await asyncio.wait_for(asyncio.shield(pending.future), self.timeout_s + 2.0)
-        except TimeoutError:
-            pending.failed = pending.failed or KafkaError(KafkaError._MSG_TIMED_OUT)
+        await self._await_acks(pending)
         if pending.failed is not None:
             self.kafka_ok = False
             metrics.errors.labels(metrics.COMPONENT, "produce").inc()
@@ -287,11 +296,7 @@ class KafkaSink:
             if self._produce(outs, pending) < len(outs):
                 self.kafka_ok = False
                 return False
-            assert pending.future is not None
-            try:
-                await asyncio.wait_for(asyncio.shield(pending.future), self.timeout_s + 2.0)
-            except TimeoutError:
-                pending.failed = pending.failed or KafkaError(KafkaError._MSG_TIMED_OUT)
+            await self._await_acks(pending)
         if pending.failed is not None:
             self.kafka_ok = False
             log.warning("spool.replay_waiting", segment=segment.name, error=pending.failed.str())

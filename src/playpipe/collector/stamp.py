@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from playpipe.collector.enrich import BatchContext, correct_time
+from playpipe.collector.enrich import BatchContext, batch_skew, skew_corrected
 from playpipe.dictionary import DeviceNode, Event, NetworkNode
 
 
@@ -23,11 +23,10 @@ def stamp_events(
     property_key: str | None,
 ) -> None:
     """Fill server time, corrected event time, device, geo, network and property in place."""
+    skew = batch_skew(sent_at, received_at, max_skew_ms)
     for event in events:
         event.received_at = received_at
-        event.event_ts, event.skew_flagged = correct_time(
-            event.client_ts, sent_at, received_at, max_skew_ms
-        )
+        event.event_ts, event.skew_flagged = skew_corrected(event.client_ts, skew, received_at)
         if property_key and event.property is None:
             event.property = property_key
         if ctx.device is not None:

@@ -195,7 +195,7 @@ async def test_unknown_property_key_is_403_and_counted() -> None:
 
 
 async def test_event_property_counts_when_the_batch_names_none() -> None:
-    app, sink = make_app(open=False, property_keys=["site-a"])
+    app, _ = make_app(open=False, property_keys=["site-a"])
     async with client(app) as http:
         response = await http.post(
             "/v1/events",

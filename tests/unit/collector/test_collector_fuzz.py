@@ -1,4 +1,4 @@
-"""Property-based: whatever arrives, the collector answers without a 5xx and loses no valid event."""
+"""Property-based: whatever arrives, no 5xx answer and no valid event lost."""
 
 from __future__ import annotations
 
