@@ -59,6 +59,8 @@ ACCEPTED_TYPES = (
     "",
 )
 RETRY_AFTER_FULL_S = 30
+# The raw topic's format header: dictionary JSON here; other sources name their wire format.
+NATIVE_FORMAT = [("playpipe.format", b"native")]
 
 
 class Sink(Protocol):
@@ -120,7 +122,6 @@ class CollectorApp:
         topics: Topics,
         sink_factory: Callable[[], Sink],
         enricher: Enricher,
-        max_skew_ms: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
@@ -128,7 +129,6 @@ class CollectorApp:
         self.sink_factory = sink_factory
         self.sink: Sink | None = None
         self.enricher = enricher
-        self.max_skew_ms = max_skew_ms
         self.clock = clock
         self.cors = Cors(settings.cors_origins)
         self.keys = frozenset(settings.property_keys)
@@ -336,13 +336,13 @@ class CollectorApp:
             request.ctx,
             request.received_at,
             request.sent_at,
-            self.max_skew_ms,
+            self.settings.enrich.max_skew_ms,
+            self.settings.enrich.skew_tolerance_ms,
             request.property_key,
         )
         raw = self.topics.raw
         records = [
-            OutRecord(raw, e.view_id.encode(), encode_event(e), _source_header(e.source))
-            for e in events
+            OutRecord(raw, e.view_id.encode(), encode_event(e), NATIVE_FORMAT) for e in events
         ]
         records += self._invalid_records(request, rejected)
         try:
@@ -421,19 +421,6 @@ class CollectorApp:
         except (SpoolFullError, OSError):
             metrics.discarded_events.inc(len(records))
             log.warning("invalid.discarded", records=len(records), why="kafka away and spool full")
-
-
-_SOURCE_HEADERS: dict[str, list[tuple[str, bytes]]] = {}
-
-
-def _source_header(source: str) -> list[tuple[str, bytes]]:
-    """The raw topic's ``playpipe.source`` header, built once per source name."""
-    header = _SOURCE_HEADERS.get(source)
-    if header is None:
-        header = [("playpipe.source", source.encode())]
-        if len(_SOURCE_HEADERS) < 64:  # source names come from clients: bound the cache
-            _SOURCE_HEADERS[source] = header
-    return header
 
 
 def _valid_indexes(parsed: Parsed) -> list[int]:

@@ -179,6 +179,11 @@ def batch_skew(
     return skew if -max_skew_ms <= skew <= max_skew_ms else None
 
 
+def tolerated(skew: int | None, tolerance_ms: int) -> int | None:
+    """``skew`` with errors of at most ``tolerance_ms`` (transit time, mostly) taken as 0."""
+    return 0 if skew is not None and -tolerance_ms <= skew <= tolerance_ms else skew
+
+
 def skew_corrected(client_ts: int, skew: int | None, received_at: int) -> tuple[int, bool]:
     """``(event_ts, skew_flagged)`` of one event, given its batch's :func:`batch_skew`."""
     if skew is None or not MIN_EVENT_TS <= client_ts <= received_at + MAX_AHEAD_MS:
@@ -362,6 +367,8 @@ class EnrichSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Store the full client address instead of the truncated one (mind the privacy laws)."""
     max_skew_ms: NonNegative = DEFAULT_MAX_SKEW_MS
     """Largest client clock error corrected; beyond it ``event_ts`` is ``received_at``."""
+    skew_tolerance_ms: NonNegative = 1000
+    """A clock error this small is not corrected: it cannot be told apart from transit time."""
     ua_cache_size: NonNegative = 10_000
     """Distinct User-Agent strings whose parse result is kept in memory."""
 

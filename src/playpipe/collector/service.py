@@ -72,9 +72,7 @@ def build_app(config: Config) -> CollectorApp:
         )
         return sink
 
-    return CollectorApp(
-        settings, topics, sink_factory, Enricher(settings.enrich), settings.enrich.max_skew_ms
-    )
+    return CollectorApp(settings, topics, sink_factory, Enricher(settings.enrich))
 
 
 def app_factory() -> CollectorApp:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from playpipe.collector.enrich import BatchContext, batch_skew, skew_corrected
+from playpipe.collector.enrich import BatchContext, batch_skew, skew_corrected, tolerated
 from playpipe.dictionary import DeviceNode, Event, NetworkNode
 
 
@@ -20,10 +20,11 @@ def stamp_events(
     received_at: int,
     sent_at: int | None,
     max_skew_ms: int,
+    skew_tolerance_ms: int,
     property_key: str | None,
 ) -> None:
     """Fill server time, corrected event time, device, geo, network and property in place."""
-    skew = batch_skew(sent_at, received_at, max_skew_ms)
+    skew = tolerated(batch_skew(sent_at, received_at, max_skew_ms), skew_tolerance_ms)
     for event in events:
         event.received_at = received_at
         event.event_ts, event.skew_flagged = skew_corrected(event.client_ts, skew, received_at)

@@ -54,9 +54,7 @@ class MemorySink:
 def make_app(**settings: Any) -> tuple[CollectorApp, MemorySink]:
     sink = MemorySink()
     config = msgspec.convert({"open": True, **settings}, CollectorSettings)
-    app = CollectorApp(
-        config, Topics(RAW, INVALID), lambda: sink, Enricher(config.enrich), 86_400_000
-    )
+    app = CollectorApp(config, Topics(RAW, INVALID), lambda: sink, Enricher(config.enrich))
     app.sink = sink
     return app, sink
 
