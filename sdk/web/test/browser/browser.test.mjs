@@ -73,18 +73,20 @@ async function run(name, player, src, options = {}) {
   } catch (e) {
     throw new Error(`${name}: no view_end (${e.message})\n${logs.join('\n')}`);
   } finally {
-    results[name] = { events: await page.evaluate(() => window.__sent), answers: await page.evaluate(() => window.__answers), logs };
+    const [events, answers, rejected] = await page.evaluate(() => [window.__sent, window.__answers, window.__rejected]);
+    results[name] = { events, answers, rejected, logs };
     await page.close();
   }
-  const { events, answers } = results[name];
-  checkDelivery(events, answers);
+  const { events, answers, rejected } = results[name];
+  checkDelivery(events, answers, rejected);
   return events;
 }
 
-/** Every event reached the collector: 202 answers, and locally the capture saw the wire format. */
-function checkDelivery(events, answers) {
+/** Every event reached the collector: 202 answers, none rejected, and the wire format seen locally. */
+function checkDelivery(events, answers, rejected) {
   assert.ok(answers.length > 0);
   for (const a of answers) assert.equal(a, 202, `collector answered ${a}`);
+  assert.deepEqual(rejected, [], 'the collector rejected events');
   if (COLLECTOR) return;
   const got = new Map(server.received.flatMap((r) => r.events.map((e) => [e.event_id, r])));
   for (const e of events) {
