@@ -6,5 +6,6 @@ export default defineConfig({
     include: ['test/unit/**/*.test.ts'],
     restoreMocks: true,
     unstubGlobals: true,
+    reporters: ['default', './test/unit/summary-reporter.ts'],
   },
 });
