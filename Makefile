@@ -25,8 +25,11 @@ demo: setup ## Set up, then run the pipeline locally
 	$(BIN)/playpipe topics apply
 	$(BIN)/playpipe kafka status
 
-test: setup ## Run the whole suite (starts and stops its own Kafka)
+test: setup test-web ## Run the whole suite (starts and stops its own Kafka)
 	$(BIN)/pytest -m "not slow"
+
+test-web: ## The web SDK: typecheck, unit tests, real-browser tests, bundle sizes
+	cd sdk/web && npm ci --no-audit --no-fund && npm run check
 
 test-unit: setup ## Unit tests only (no Kafka)
 	$(BIN)/pytest tests/unit
@@ -52,4 +55,4 @@ stop: ## Stop the local Kafka started by `make demo`
 clean: stop ## Remove the venv and local data
 	rm -rf $(VENV) .playpipe .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help setup demo test test-unit soak lint format bench stop clean
+.PHONY: help setup demo test test-web test-unit soak lint format bench stop clean

@@ -311,6 +311,20 @@ def collect(
     serve(cfg)
 
 
+# -- stream stages ---------------------------------------------------------------------------
+@app.command("standardize")
+def standardize(bootstrap_servers: BootstrapOption = None) -> None:
+    """Map raw beacons to dictionary events: `<prefix>.beacons.raw` to `<prefix>.events`.
+
+    Drops duplicate event ids per view, orders each view's events by `seq`, sends what
+    cannot be mapped to `<prefix>.beacons.invalid` with the reason. Run several copies to
+    share the partitions. At-least-once; stops cleanly on Ctrl-C / SIGTERM.
+    """
+    from playpipe.streams.standardizer import run_standardizer
+
+    run_standardizer(load_config(bootstrap_servers))
+
+
 # -- schema --------------------------------------------------------------------------------
 @schema_app.command("export")
 def schema_export(

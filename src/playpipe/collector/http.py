@@ -114,6 +114,7 @@ class Cors:
         return [
             (b"access-control-allow-origin", origin.encode("latin-1")),
             (b"access-control-allow-credentials", b"true"),
+            (b"access-control-expose-headers", b"retry-after"),
             (b"vary", b"origin"),
         ]
 

@@ -8,23 +8,13 @@ service sets ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` sums the workers.
 
 from __future__ import annotations
 
-import os
+from prometheus_client import Counter, Gauge, Histogram
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from playpipe import telemetry
 
 COMPONENT = "collector"
 
-received_events = Counter(
-    "playpipe_received_events_total", "Events read from request bodies.", ["component"]
-).labels(COMPONENT)
+received_events = telemetry.received_events.labels(COMPONENT)
 accepted_events = Counter(
     "playpipe_accepted_events_total", "Events accepted (202) and handed to Kafka or the spool."
 )
@@ -42,15 +32,9 @@ spooled_events = Counter(
 replayed_events = Counter(
     "playpipe_replayed_events_total", "Spooled events produced to Kafka after it came back."
 )
-sent_events = Counter(
-    "playpipe_sent_events_total", "Messages acknowledged by Kafka.", ["component", "topic"]
-)
-errors = Counter("playpipe_errors_total", "Errors by stage.", ["component", "stage"])
-discarded_events = Counter(
-    "playpipe_events_discarded_total",
-    "Rejected bodies that could not be kept (Kafka away and spool full).",
-    ["component"],
-).labels(COMPONENT)
+sent_events = telemetry.sent_events
+errors = telemetry.errors
+discarded_events = telemetry.discarded_events.labels(COMPONENT)
 torn_records = Counter(
     "playpipe_spool_torn_records_total", "Spool records skipped because their checksum failed."
 )
@@ -64,10 +48,4 @@ spool_bytes = Gauge(
 )
 
 
-def render() -> tuple[bytes, str]:
-    """The metrics in Prometheus text format, summed over worker processes if there are several."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+render = telemetry.render

@@ -289,7 +289,9 @@ class KafkaSink:
             if self.spool.size_bytes == 0:
                 self.kafka_ok = True
             return False
+        torn_before = self.spool.stats.torn_records
         records = await asyncio.to_thread(self.spool.read_segment, segment)
+        metrics.torn_records.inc(self.spool.stats.torn_records - torn_before)
         outs = [OutRecord(r.topic, r.key, r.value, list(r.headers)) for r in records]
         pending = _Pending(len(outs), asyncio.get_running_loop())
         if outs:

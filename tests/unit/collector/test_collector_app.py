@@ -263,6 +263,7 @@ async def test_cors_preflight_and_origin_allow_list() -> None:
         post.status_code == 202
         and post.headers["access-control-allow-origin"] == "https://player.example"
     )
+    assert post.headers["access-control-expose-headers"] == "retry-after"  # SDKs honour it
     assert evil.status_code == 403
 
 
