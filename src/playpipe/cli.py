@@ -311,9 +311,71 @@ def collect(
     serve(cfg)
 
 
+# -- the whole pipeline ----------------------------------------------------------------------
+def _ensure_kafka(cfg: Config, bootstrap_servers: str | None) -> None:
+    """Start the local Kafka unless a cluster was named; then apply the topics."""
+    from playpipe.kafka.topics import apply_topics
+
+    if not bootstrap_servers:
+        from playpipe.kafka.local import LocalCluster
+
+        cluster = LocalCluster(cfg.local)
+        with console.status(f"Starting the local Apache Kafka in {cluster.root}…"):
+            cfg.kafka.bootstrap_servers = cluster.start()
+        console.print(f"Kafka: [bold]{cfg.kafka.bootstrap_servers}[/] (local, {cluster.root})")
+    plan = apply_topics(cfg)
+    created = sum(c.action == "create" for c in plan.changes)
+    console.print(f"Topics: {len(plan.changes)} in place ({created} created).")
+
+
+@app.command("up")
+def up(
+    bootstrap_servers: BootstrapOption = None,
+    open_mode: Annotated[
+        bool, typer.Option("--open", help="Collector accepts any property key (local use).")
+    ] = False,
+) -> None:
+    """Run the whole pipeline locally: Kafka, collector, stream stages, connectors, API.
+
+    Starts a local Apache Kafka unless `--bootstrap-servers` is given, applies the topics,
+    then runs every component as a supervised process (restarted with back-off if it
+    crashes) and shows their state, events/s, consumer lag and errors live. Ctrl-C or
+    SIGTERM stops everything in order, losing nothing. Logs: `.playpipe/logs/`.
+    """
+    import signal as signals
+
+    from playpipe.up import run_up
+
+    cfg = load_config(bootstrap_servers)
+    if open_mode:
+        cfg.collector.open = True
+    if not cfg.collector.open and not cfg.collector.property_keys:
+        raise ConfigError(
+            "The collector accepts no property key: set `collector.property_keys` or pass --open."
+        )
+    _ensure_kafka(cfg, bootstrap_servers)
+
+    def _interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signals.signal(signals.SIGTERM, _interrupt)
+    signals.signal(signals.SIGHUP, _interrupt)  # the terminal closed: stop cleanly too
+    run_up(cfg, _state.config_path, console, Path(".playpipe/logs"))
+
+
 # -- stream stages ---------------------------------------------------------------------------
+MetricsPortOption = Annotated[
+    int,
+    typer.Option(
+        "--metrics-port", help="Serve Prometheus /metrics on this port of 127.0.0.1 (0: off)."
+    ),
+]
+
+
 @app.command("standardize")
-def standardize(bootstrap_servers: BootstrapOption = None) -> None:
+def standardize(
+    bootstrap_servers: BootstrapOption = None, metrics_port: MetricsPortOption = 0
+) -> None:
     """Map raw beacons to dictionary events: `<prefix>.beacons.raw` to `<prefix>.events`.
 
     Drops duplicate event ids per view, orders each view's events by `seq`, sends what
@@ -321,7 +383,9 @@ def standardize(bootstrap_servers: BootstrapOption = None) -> None:
     share the partitions. At-least-once; stops cleanly on Ctrl-C / SIGTERM.
     """
     from playpipe.streams.standardizer import run_standardizer
+    from playpipe.telemetry import serve_metrics
 
+    serve_metrics(metrics_port)
     run_standardizer(load_config(bootstrap_servers))
 
 

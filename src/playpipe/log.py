@@ -34,7 +34,8 @@ def _facts(facts: dict[str, Any]) -> str:
 class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        line = f"{stamp}.{int(record.msecs):03d}Z {record.levelname} {record.name} {record.msg}"
+        head = f"{stamp}.{int(record.msecs):03d}Z {record.levelname} {record.name}"
+        line = f"{head} {record.getMessage()}"
         facts = getattr(record, "facts", None)
         if facts:
             line += " " + _facts(facts)
@@ -87,3 +88,6 @@ def configure(level: str | None = None) -> None:
     handler.setFormatter(_Formatter())
     root.addHandler(handler)
     root.setLevel((level or os.environ.get("PLAYPIPE_LOG_LEVEL") or "INFO").upper())
+    # Libraries that log every request at INFO would drown the one line per thing we write.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

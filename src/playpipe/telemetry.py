@@ -18,6 +18,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from playpipe.errors import PlaypipeError
+
 received_events = Counter(
     "playpipe_received_events_total", "Events read by a component.", ["component"]
 )
@@ -51,4 +53,10 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> None:
     if port:
         from prometheus_client import start_http_server
 
-        start_http_server(port, addr=host)
+        try:
+            start_http_server(port, addr=host)
+        except OSError as exc:
+            raise PlaypipeError(
+                f"Cannot serve metrics on {host}:{port}: {exc.strerror}. Another process uses "
+                "the port: stop it or choose another --metrics-port."
+            ) from None

@@ -1,0 +1,172 @@
+"""``playpipe up``: the whole pipeline on one machine, supervised, with a live status view."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from confluent_kafka import Consumer, TopicPartition
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from playpipe.config import Config
+from playpipe.kafka.settings import consumer_config
+from playpipe.kafka.topics import topic_name
+from playpipe.supervisor import Component, Supervisor
+
+_SAMPLE = re.compile(r"^(playpipe_[a-z_]+)(?:\{([^}]*)\})? ([0-9.e+-]+)$")
+
+
+@dataclass
+class Watch:
+    """What the status view shows for one component, and how to read it."""
+
+    component: Component
+    group: str | None = None
+    input_topic: str | None = None
+    last_received: float | None = None
+    last_time: float = 0.0
+    rate: float = 0.0
+    errors: float = 0.0
+    dead_lettered: float = 0.0
+    lag: int | None = None
+    counters: dict[str, float] = field(default_factory=dict)
+
+
+def scrape(url: str) -> dict[str, float]:
+    """Sum each playpipe metric over its labels (a component exposes its own series)."""
+    totals: dict[str, float] = {}
+    try:
+        text = httpx.get(url, timeout=1.0).text
+    except httpx.HTTPError:
+        return totals
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match and not match.group(1).endswith("_created"):
+            totals[match.group(1)] = totals.get(match.group(1), 0.0) + float(match.group(3))
+    return totals
+
+
+class LagReader:
+    """Consumer lag of a group: end offsets minus committed offsets, over all partitions."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._consumers: dict[str, Consumer] = {}
+
+    def lag(self, group: str, topic: str) -> int | None:
+        consumer = self._consumers.get(group)
+        if consumer is None:
+            consumer = Consumer(consumer_config(self.config.kafka, group))
+            self._consumers[group] = consumer
+        try:
+            partitions = consumer.list_topics(topic, timeout=2).topics[topic].partitions
+            tps = [TopicPartition(topic, p) for p in partitions]
+            committed = consumer.committed(tps, timeout=2)
+            total = 0
+            for tp in committed:
+                low, high = consumer.get_watermark_offsets(tp, timeout=2)
+                total += high - (tp.offset if tp.offset >= 0 else low)
+            return total
+        except Exception:  # the view shows "-" rather than stopping the pipeline
+            return None
+
+    def close(self) -> None:
+        for consumer in self._consumers.values():
+            consumer.close()
+
+
+def render(watches: list[Watch], title: str) -> Table:
+    table = Table(title=title, caption="Ctrl-C stops everything cleanly", expand=False)
+    for column in ("component", "state", "pid", "restarts", "events/s", "lag", "errors", "DLQ"):
+        table.add_column(
+            column, justify="right" if column not in ("component", "state") else "left"
+        )
+    colours = {"running": "green", "restarting": "yellow", "stopped": "red"}
+    for w in watches:
+        c = w.component
+        table.add_row(
+            c.name,
+            f"[{colours[c.state]}]{c.state}[/]",
+            str(c.proc.pid if c.running and c.proc else "-"),
+            str(c.restarts),
+            f"{w.rate:,.0f}",
+            "-" if w.lag is None else f"{w.lag:,}",
+            f"{w.errors:,.0f}",
+            f"{w.dead_lettered:,.0f}",
+        )
+    return table
+
+
+def refresh(watches: list[Watch], lags: LagReader) -> None:
+    now = time.monotonic()
+    for w in watches:
+        if w.component.metrics_url and w.component.running:
+            totals = scrape(w.component.metrics_url)
+            received = totals.get("playpipe_received_events_total")
+            if received is not None:
+                if w.last_received is not None and now > w.last_time:
+                    w.rate = max(0.0, (received - w.last_received) / (now - w.last_time))
+                w.last_received, w.last_time = received, now
+            w.errors = totals.get("playpipe_errors_total", 0.0)
+            w.dead_lettered = totals.get("playpipe_dead_lettered_total", 0.0)
+        elif not w.component.running:
+            w.rate = 0.0
+        if w.group and w.input_topic:
+            w.lag = lags.lag(w.group, w.input_topic)
+
+
+def components_for(config: Config, base_port: int = 9100) -> list[Watch]:
+    """The components ``up`` runs for this configuration."""
+    prefix = config.topics.prefix
+    collector = config.collector
+    watches = [
+        Watch(
+            Component(
+                "collector",
+                ["collect"],
+                metrics_url=f"http://{collector.host}:{collector.port}/metrics",
+            )
+        ),
+        Watch(
+            Component(
+                "standardizer",
+                ["standardize", "--metrics-port", str(base_port + 1)],
+                metrics_url=f"http://127.0.0.1:{base_port + 1}/metrics",
+            ),
+            group=f"{prefix}-standardizer",
+            input_topic=topic_name(config, "beacons.raw"),
+        ),
+    ]
+    return watches
+
+
+def run_up(config: Config, config_path: Path | None, console: Console, log_dir: Path) -> None:
+    """Start every component, show the live view until Ctrl-C/SIGTERM, then stop in order."""
+    watches = components_for(config)
+    env = {"PLAYPIPE_KAFKA_BOOTSTRAP_SERVERS": config.kafka.bootstrap_servers}
+    if config_path is not None:
+        env["PLAYPIPE_CONFIG"] = str(config_path.resolve())
+    if config.collector.open:
+        env["PLAYPIPE_COLLECTOR_OPEN"] = "true"
+    supervisor = Supervisor([w.component for w in watches], log_dir, env)
+    lags = LagReader(config)
+    supervisor.start()
+    title = f"playpipe on {config.kafka.bootstrap_servers} — logs in {log_dir}"
+    try:
+        with Live(render(watches, title), console=console, refresh_per_second=2) as live:
+            while True:
+                supervisor.check()
+                refresh(watches, lags)
+                live.update(render(watches, title))
+                time.sleep(1.0)
+    except KeyboardInterrupt:
+        console.print("Stopping every component (each finishes and commits its work)…")
+    finally:
+        supervisor.stop()
+        lags.close()
+        console.print("All components stopped.")
