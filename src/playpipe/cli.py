@@ -389,6 +389,66 @@ def standardize(
     run_standardizer(load_config(bootstrap_servers))
 
 
+# -- connectors ------------------------------------------------------------------------------
+dlq_app = typer.Typer(
+    help="Inspect and replay a connector's dead-letter topic `<prefix>.dlq.<name>`.",
+    no_args_is_help=True,
+)
+app.add_typer(dlq_app, name="dlq")
+
+
+@app.command("connect")
+def connect(
+    name: Annotated[str, typer.Argument(help="The `name` of a [[connectors]] table.")],
+    bootstrap_servers: BootstrapOption = None,
+) -> None:
+    """Run one connector: deliver a topic to its destination, at least once.
+
+    Reads `<prefix>.<topic>` in the consumer group `<prefix>-connector-<name>`, applies the
+    connector's `filter`, `sample` and `fields`, sends batches to the destination and
+    commits offsets only after it acknowledged them. Retries transient failures with
+    backoff, pauses on backpressure, and sends what cannot be delivered to
+    `<prefix>.dlq.<name>` with the reason in headers. Checks the settings and the
+    destination (healthcheck) before reading anything. Example `playpipe.toml`:
+
+        [[connectors]]
+        name = "hooks"
+        type = "webhook"
+        url = "https://example.com/playpipe"
+        filter = 'event_type in ["error", "view_end"]'
+
+    Run one process per connector; stops cleanly on Ctrl-C / SIGTERM.
+    """
+    from playpipe.connectors import check_file, run_connector
+
+    check_file(_state.config_path)
+    run_connector(load_config(bootstrap_servers), name)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    name: Annotated[str, typer.Argument(help="The connector whose dead letters to replay.")],
+    bootstrap_servers: BootstrapOption = None,
+) -> None:
+    """Send the records of `<prefix>.dlq.<name>` through the connector again.
+
+    Fix the cause first (a schema, a credential, the destination). Reads the dead-letter
+    topic up to its current end, writes each batch once through the connector (same
+    filter and fields), and commits as it goes, so running it twice never resends a
+    record. A record that fails again is put back at the end of the topic with its
+    attempt count plus one.
+    """
+    from playpipe.connectors import check_file, replay_dlq
+
+    check_file(_state.config_path)
+    report = replay_dlq(load_config(bootstrap_servers), name)
+    console.print(
+        f"Replayed {report.read} dead-lettered record(s) of `{name}`: "
+        f"{report.delivered} delivered, {report.failed_again} failed again (back in the "
+        f"dead-letter topic), {report.dropped} left out by the filter or sampling."
+    )
+
+
 # -- schema --------------------------------------------------------------------------------
 @schema_app.command("export")
 def schema_export(

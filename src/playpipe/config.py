@@ -24,6 +24,7 @@ from typing import Annotated, Any, get_args, get_origin, get_type_hints
 import msgspec
 
 from playpipe.collector.settings import CollectorSettings
+from playpipe.connectors.settings import ConnectorConfig
 from playpipe.errors import ConfigError
 
 ENV_PREFIX = "PLAYPIPE_"
@@ -97,6 +98,7 @@ class Config(_Section):
     local: LocalKafkaSettings = msgspec.field(default_factory=LocalKafkaSettings)
     streams: StreamsSettings = msgspec.field(default_factory=StreamsSettings)
     collector: CollectorSettings = msgspec.field(default_factory=CollectorSettings)
+    connectors: list[ConnectorConfig] = msgspec.field(default_factory=list)
 
 
 @dataclass

@@ -1,0 +1,122 @@
+"""The ``parquet`` connector: Parquet files in a folder or an object store (``playpipe[parquet]``).
+
+Layout: ``<path>/dt=YYYY-MM-DD/hour=HH/<topic>-<partition>-<first>-<last>.parquet``, where
+the date and hour come from each record's ``timestamp`` (UTC) and ``first``/``last`` are the
+Kafka offsets of the file's first and last record. A file is written under a temporary name
+and renamed, so readers never see half a file.
+
+Exactly once per record, even across crashes: offsets are committed after every batch, so
+after a crash the batch in flight is read again from the same first offset; its files get
+the same ``<topic>-<partition>-<first>-`` prefix and replace the files the crashed run wrote
+(an older file with that prefix but another last offset is removed on rename).
+
+A ``path`` with a scheme (``s3://bucket/prefix``, ``gs://…``, ``memory://…``) goes through
+fsspec (``playpipe[s3]`` for S3); ``storage_options`` are passed to its filesystem.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+from playpipe.connectors.base import Connector, HealthcheckError, Record, WriteResult
+from playpipe.connectors.parquet_schema import RowShaper
+from playpipe.connectors.parquet_store import LocalStore, Store, fsspec_store
+from playpipe.connectors.settings import ParquetSettings
+from playpipe.errors import DeliveryError, TerminalError, TransientError
+
+GroupKey = tuple[str, str, int]  # (dt=…/hour=… folder, topic, partition)
+
+
+def folder_of(timestamp_ms: int) -> str:
+    """``dt=YYYY-MM-DD/hour=HH`` of a UTC time in ms."""
+    t = time.gmtime(timestamp_ms / 1000)
+    return f"dt={t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}/hour={t.tm_hour:02d}"
+
+
+def file_name(topic: str, partition: int, first: int, last: int) -> str:
+    """``<topic>-<partition>-<first>-<last>.parquet``."""
+    return f"{topic}-{partition}-{first}-{last}.parquet"
+
+
+def group(batch: list[Record]) -> dict[GroupKey, list[Record]]:
+    """Records by output folder and topic-partition, in offset order."""
+    groups: dict[GroupKey, list[Record]] = defaultdict(list)
+    for record in batch:
+        stamp = record.data.get("timestamp")
+        when = stamp if isinstance(stamp, int) else record.timestamp_ms
+        groups[(folder_of(when), record.topic, record.partition)].append(record)
+    return groups
+
+
+class ParquetConnector(Connector[ParquetSettings]):
+    """Writes each batch as one file per hour folder and topic-partition."""
+
+    settings_class = ParquetSettings
+
+    def setup(self) -> None:
+        s = self.settings
+        self.shaper = RowShaper(s.topic)
+        self.compression = None if s.compression == "none" else s.compression
+        self.store: Store = (
+            fsspec_store(s.path, s.storage_options) if "://" in s.path else LocalStore(Path(s.path))
+        )
+
+    def _table(
+        self, records: list[Record]
+    ) -> tuple[pa.Table | None, list[tuple[Record, DeliveryError]]]:
+        rows = [self.shaper(r.data) for r in records]
+        try:
+            return pa.Table.from_pylist(rows, schema=self.shaper.schema), []
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass
+        good: list[dict[str, Any]] = []
+        failed: list[tuple[Record, DeliveryError]] = []
+        for record, row in zip(records, rows, strict=True):
+            try:
+                pa.Table.from_pylist([row], schema=self.shaper.schema)
+                good.append(row)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+                failed.append((record, TerminalError(f"does not fit the Parquet schema: {exc}")))
+        table = pa.Table.from_pylist(good, schema=self.shaper.schema) if good else None
+        return table, failed
+
+    def _encode(self, table: pa.Table) -> bytes:
+        sink = io.BytesIO()
+        pq.write_table(table, sink, compression=self.compression)
+        return sink.getvalue()
+
+    def write(self, batch: list[Record]) -> WriteResult | None:
+        result = WriteResult()
+        for (folder, topic, partition), records in group(batch).items():
+            table, failed = self._table(records)
+            result.failed += failed
+            if table is None:
+                continue
+            kept = [r for r in records if all(r is not f for f, _ in failed)]
+            name = file_name(topic, partition, kept[0].offset, kept[-1].offset)
+            prefix = f"{topic}-{partition}-{kept[0].offset}-"
+            try:
+                self.store.publish(folder, name, self._encode(table), replaces=prefix)
+            except OSError as exc:
+                raise TransientError(f"cannot write {folder}/{name}: {exc}") from None
+        return result
+
+    def healthcheck(self) -> None:
+        probe = f"_playpipe_probe_{uuid.uuid4().hex}"
+        try:
+            self.store.probe(probe)
+        except OSError as exc:
+            raise HealthcheckError(
+                "path",
+                f"cannot write and delete a file under {self.settings.path} ({exc})",
+                "Point `path` at a writable folder or bucket (and check `storage_options` "
+                "credentials for an object store).",
+            ) from None

@@ -1,0 +1,168 @@
+"""PostgreSQL tables for playpipe topics, derived from the data dictionary.
+
+Three shapes, chosen by the topic:
+
+- ``events``: one row per event, ``event_id`` the primary key; typed columns for the
+  envelope (text, bigint, boolean, ``timestamptz`` for ``client_ts``/``received_at``/
+  ``event_ts``/``timestamp``), ``jsonb`` for each node, ``extra`` for event-specific fields.
+  Loaded with ``ON CONFLICT (event_id) DO NOTHING``: redelivery never duplicates a row.
+- ``views``: one row per ``view_id``, the whole record in ``record``; upserted.
+- ``metrics.<window>``: one row per (``window_start``, ``window_size_ms``, ``dimensions``);
+  upserted, so a corrected window replaces the earlier one.
+
+Every batch is COPYed as JSON text into a temporary staging table and moved with one
+``INSERT … SELECT``: PostgreSQL parses and types the fields, Python only encodes JSON.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from msgspec import inspect
+
+from playpipe.dictionary import BaseEvent
+
+TIMESTAMP_FIELDS = frozenset({"client_ts", "received_at", "event_ts", "timestamp"})
+ORIGIN = "_topic, _partition, _offset"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One typed column and the SQL that extracts it from the staged JSON ``d``."""
+
+    name: str
+    sql_type: str
+    override: str = ""
+
+    @property
+    def expression(self) -> str:
+        if self.override:
+            return self.override
+        path = f"d->>'{self.name}'"
+        if self.sql_type == "text":
+            return path
+        if self.sql_type == "timestamptz":
+            return f"to_timestamp(({path})::bigint / 1000.0)"
+        if self.sql_type == "jsonb":
+            return f"NULLIF(d->'{self.name}', 'null'::jsonb)"
+        return f"({path})::{self.sql_type}"
+
+
+def _sql_type(name: str, tp: inspect.Type) -> str:
+    while isinstance(tp, (inspect.Metadata, inspect.UnionType)):
+        if isinstance(tp, inspect.Metadata):
+            tp = tp.type
+        else:
+            tp = next(t for t in tp.types if not isinstance(t, inspect.NoneType))
+    if isinstance(tp, inspect.IntType):
+        return "timestamptz" if name in TIMESTAMP_FIELDS else "bigint"
+    if isinstance(tp, inspect.BoolType):
+        return "boolean"
+    if isinstance(tp, (inspect.StrType, inspect.LiteralType)):
+        return "text"
+    return "jsonb"
+
+
+@functools.cache
+def event_columns() -> tuple[Column, ...]:
+    """Columns of the events table, in dictionary order (``event_id`` first)."""
+    info = inspect.type_info(BaseEvent)
+    assert isinstance(info, inspect.StructType)
+    columns = [Column("event_id", "text"), Column("event_type", "text")]
+    columns += [
+        Column(f.encode_name, _sql_type(f.encode_name, f.type))
+        for f in info.fields
+        if f.encode_name != "event_id"
+    ]
+    columns.append(Column("timestamp", "timestamptz"))
+    return tuple(columns)
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """DDL and DML of one table shape, for a quoted table name."""
+
+    kind: str  # events | views | metrics
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    def create(self, table: str) -> str:
+        cols = [f'"{c.name}" {c.sql_type}' for c in self.columns]
+        if self.kind == "events":
+            cols.append("extra jsonb")
+        else:
+            cols.append("record jsonb NOT NULL")
+        cols += ["_topic text", "_partition integer", "_offset bigint"]
+        cols.append("_loaded_at timestamptz NOT NULL DEFAULT now()")
+        key = ", ".join(f'"{k}"' for k in self.key)
+        body = ",\n  ".join([*cols, f"PRIMARY KEY ({key})"])
+        return f"CREATE TABLE IF NOT EXISTS {table} (\n  {body}\n)"
+
+    def insert(self, table: str, source: str) -> str:
+        """``INSERT … SELECT`` from ``source``, a relation with ``d jsonb`` and origin columns."""
+        names = [f'"{c.name}"' for c in self.columns]
+        exprs = [c.expression for c in self.columns]
+        if self.kind == "events":
+            known = ", ".join(f"'{c.name}'" for c in self.columns)
+            names.append("extra")
+            exprs.append(f"NULLIF(d - ARRAY[{known}]::text[], '{{}}'::jsonb)")
+            select = f"SELECT {', '.join(exprs)}, {ORIGIN} FROM {source}"
+            return (
+                f"INSERT INTO {table} ({', '.join(names)}, {ORIGIN}) {select} "
+                "ON CONFLICT (event_id) DO NOTHING"
+            )
+        names.append("record")
+        exprs.append("d")
+        key = ", ".join(f'"{k}"' for k in self.key)
+        # One row per key and batch (the latest read wins), or the upsert would hit it twice.
+        select = (
+            f"SELECT DISTINCT ON ({key}) * FROM (SELECT {', '.join(exprs)}, {ORIGIN} "
+            f"FROM {source}) s ORDER BY {key}, _partition, _offset DESC"
+        )
+        updates = ", ".join(
+            f"{n} = EXCLUDED.{n}" for n in [*names, "_topic", "_partition", "_offset"]
+        )
+        return (
+            f"INSERT INTO {table} AS t ({', '.join(names)}, {ORIGIN}) {select} "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}, _loaded_at = now() "
+            "WHERE t._partition IS DISTINCT FROM EXCLUDED._partition "
+            "OR t._offset <= EXCLUDED._offset"
+        )
+
+
+STAGE_COLUMNS = "_topic, _partition, _offset, doc"
+STAGE_SOURCE = "(SELECT doc::jsonb AS d, _topic, _partition, _offset FROM {stage}) staged"
+ROW_SOURCE = (
+    "(SELECT %(doc)s::jsonb AS d, %(topic)s::text AS _topic, "
+    "%(partition)s::integer AS _partition, %(offset)s::bigint AS _offset) staged"
+)
+
+
+def stage_ddl(stage: str) -> str:
+    """The temporary staging table, emptied at every commit."""
+    return (
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+        "(_topic text, _partition integer, _offset bigint, doc text) ON COMMIT DELETE ROWS"
+    )
+
+
+def shape_for(topic: str) -> TableShape:
+    """The table shape of a short topic name."""
+    if topic == "views":
+        views = (Column("view_id", "text"), Column("timestamp", "timestamptz"))
+        return TableShape("views", ("view_id",), views)
+    if topic.startswith("metrics."):
+        cols = (
+            Column("window_start", "timestamptz"),
+            Column("window_size_ms", "bigint"),
+            Column("dimensions", "jsonb", "COALESCE(d->'dimensions', '{}'::jsonb)"),
+            Column("timestamp", "timestamptz"),
+        )
+        return TableShape("metrics", ("window_start", "window_size_ms", "dimensions"), cols)
+    return TableShape("events", ("event_id",), event_columns())
+
+
+def default_table(topic: str) -> str:
+    """``events`` -> ``playpipe_events``, ``metrics.10s`` -> ``playpipe_metrics_10s``."""
+    return "playpipe_" + topic.replace(".", "_").replace("-", "_")

@@ -1,0 +1,176 @@
+"""The ``postgres`` connector: idempotent loads into PostgreSQL (needs ``playpipe[postgres]``).
+
+Each batch, in one transaction: ``COPY`` the records as JSON text into a temporary staging
+table, then one ``INSERT … SELECT … ON CONFLICT`` into the target (see ``pg_schema``), so a
+batch redelivered after a crash adds no row. If PostgreSQL rejects the batch because of
+bad data (a value of the wrong type, a missing key), the records are loaded one by one and
+only the rejected ones go to the dead-letter topic. Lost connections are retried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import sql
+
+from playpipe.connectors.base import Connector, HealthcheckError, Record, WriteResult
+from playpipe.connectors.pg_schema import (
+    ROW_SOURCE,
+    STAGE_COLUMNS,
+    STAGE_SOURCE,
+    default_table,
+    shape_for,
+    stage_ddl,
+)
+from playpipe.connectors.settings import PostgresSettings
+from playpipe.errors import DeliveryError, TerminalError, TransientError
+
+_BAD_DATA = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
+
+
+def copy_line(record: Record) -> bytes:
+    """One line of COPY text format: origin, then the record as JSON (backslashes doubled)."""
+    topic, partition, offset = record.origin
+    doc = orjson.dumps(record.data).replace(b"\\", b"\\\\")
+    return f"{topic}\t{partition}\t{offset}\t".encode() + doc + b"\n"
+
+
+class PostgresConnector(Connector[PostgresSettings]):
+    """Loads ``events``, ``views`` or ``metrics.<window>`` records into one table."""
+
+    settings_class = PostgresSettings
+
+    def requires_event_id(self) -> bool:
+        return shape_for(self.settings.topic).kind == "events"
+
+    def setup(self) -> None:
+        s = self.settings
+        self.shape = shape_for(s.topic)
+        name = s.table or default_table(s.topic)
+        self.table = sql.Identifier(s.db_schema, name)
+        self.stage = sql.Identifier(f"_playpipe_stage_{name}")
+        self.conn: psycopg.Connection[Any] | None = None
+        self._connect(for_healthcheck=True)
+
+    # -- connection ----------------------------------------------------------------------
+    def _connect(self, for_healthcheck: bool = False) -> psycopg.Connection[Any]:
+        if self.conn is not None and not self.conn.closed:
+            return self.conn
+        try:
+            conn = psycopg.connect(self.settings.dsn, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            if for_healthcheck:
+                raise HealthcheckError(
+                    "dsn",
+                    f"cannot connect to PostgreSQL ({str(exc).strip()})",
+                    "Check host, port, database, user and password in `dsn`, "
+                    "and that the server accepts connections from here.",
+                ) from None
+            raise TransientError(f"cannot connect to PostgreSQL: {exc}") from None
+        if self.settings.create_table:
+            conn.execute(sql.SQL(self.shape.create("{}")).format(self.table))
+        conn.execute(sql.SQL(stage_ddl("{}")).format(self.stage))
+        self.conn = conn
+        return conn
+
+    def _reset(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = None
+
+    # -- writing -------------------------------------------------------------------------
+    def _invalid(self, record: Record) -> str | None:
+        data = record.data
+        if self.shape.kind == "events":
+            ok = isinstance(data.get("event_id"), str) and data["event_id"]
+            return None if ok else "the record has no event_id (the table's primary key)"
+        if self.shape.kind == "views":
+            return None if isinstance(data.get("view_id"), str) else "the record has no view_id"
+        for key in ("window_start", "window_size_ms"):
+            if not isinstance(data.get(key), int):
+                return f"the record has no integer `{key}`"
+        return None
+
+    def write(self, batch: list[Record]) -> WriteResult | None:
+        result = WriteResult()
+        good: list[Record] = []
+        for record in batch:
+            problem = self._invalid(record)
+            if problem:
+                result.failed.append((record, TerminalError(problem)))
+            else:
+                good.append(record)
+        if not good:
+            return result
+        try:
+            self._load(good)
+        except _BAD_DATA:
+            result.failed += self._load_one_by_one(good)
+        except psycopg.OperationalError as exc:
+            self._reset()
+            raise TransientError(f"PostgreSQL: {str(exc).strip()}") from None
+        except psycopg.Error as exc:
+            self._reset()
+            raise TransientError(f"PostgreSQL: {type(exc).__name__}: {str(exc).strip()}") from None
+        return result
+
+    def _load(self, records: list[Record]) -> None:
+        conn = self._connect()
+        copy_sql = sql.SQL("COPY {} (" + STAGE_COLUMNS + ") FROM STDIN").format(self.stage)
+        source = sql.SQL(STAGE_SOURCE.replace("{stage}", "{}")).format(self.stage)
+        insert = sql.SQL(self.shape.insert("{table}", "{source}")).format(
+            table=self.table, source=source
+        )
+        with conn.transaction(), conn.cursor() as cur:
+            with cur.copy(copy_sql) as copy:
+                copy.write(b"".join(copy_line(r) for r in records))
+            cur.execute(insert)
+
+    def _load_one_by_one(self, records: list[Record]) -> list[tuple[Record, DeliveryError]]:
+        conn = self._connect()
+        insert = sql.SQL(self.shape.insert("{}", ROW_SOURCE)).format(self.table)
+        failed: list[tuple[Record, DeliveryError]] = []
+        with conn.transaction():
+            for record in records:
+                topic, partition, offset = record.origin
+                params = {
+                    "doc": orjson.dumps(record.data).decode(),
+                    "topic": topic,
+                    "partition": partition,
+                    "offset": offset,
+                }
+                try:
+                    with conn.transaction():
+                        conn.execute(insert, params)
+                except _BAD_DATA as exc:
+                    message = str(exc).strip().splitlines()[0]
+                    failed.append((record, TerminalError(f"PostgreSQL rejected it: {message}")))
+        return failed
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def healthcheck(self) -> None:
+        conn = self._connect(for_healthcheck=True)
+        table = ".".join(self.table.as_string(conn).split("."))
+        try:
+            conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 0").format(self.table))
+            row = conn.execute("SELECT has_table_privilege(%s, 'INSERT')", (f"{table}",)).fetchone()
+        except psycopg.errors.UndefinedTable:
+            raise HealthcheckError(
+                "table",
+                f"the table {table} does not exist",
+                "Create it, or set `create_table = true` to let playpipe create it.",
+            ) from None
+        except psycopg.Error as exc:
+            self._reset()
+            raise HealthcheckError(
+                "dsn", f"PostgreSQL: {str(exc).strip()}", "Check `dsn`."
+            ) from None
+        if not row or not row[0]:
+            raise HealthcheckError(
+                "dsn", f"the user of `dsn` may not INSERT into {table}", "GRANT INSERT to it."
+            )
+
+    def close(self) -> None:
+        self._reset()

@@ -1,0 +1,246 @@
+"""The loop of one connector process: consume, transform, batch, deliver, commit.
+
+One consumer group per connector (``<prefix>-connector-<name>``), so a slow destination
+never holds back another. Offsets are committed synchronously after each batch was
+acknowledged by the destination (and its dead letters by Kafka): a crash replays at most
+the batch in flight, and destinations write idempotently where they can.
+
+While a batch waits (retry backoff, backpressure), the assigned partitions are paused and
+the consumer keeps polling, so the group never evicts us and nothing new is fetched.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from typing import Any
+
+import msgspec
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from playpipe import telemetry
+from playpipe.connectors import metrics
+from playpipe.connectors.base import Connector, Record
+from playpipe.connectors.batching import Batcher
+from playpipe.connectors.delivery import Delivery, Stopping
+from playpipe.connectors.dlq import DeadLetters
+from playpipe.connectors.retry import RetryPolicy
+from playpipe.connectors.transform import Transform
+from playpipe.errors import TerminalError
+from playpipe.log import get_logger
+
+log = get_logger("connectors")
+_decoder = msgspec.json.Decoder()
+
+
+def decode(message: Message) -> dict[str, Any]:
+    """The message value as a JSON object; ``TerminalError`` if it is not one."""
+    value = message.value() or b""
+    try:
+        data = _decoder.decode(value)
+    except msgspec.DecodeError as exc:
+        raise TerminalError(f"the message is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise TerminalError(f"the message is JSON but not an object ({type(data).__name__})")
+    return data
+
+
+def to_record(message: Message, data: dict[str, Any]) -> Record:
+    """A record for ``data`` read from ``message``."""
+    kind, stamp = message.timestamp()
+    return Record(
+        data=data,
+        value=message.value() or b"",
+        key=message.key(),
+        topic=message.topic() or "",
+        partition=message.partition() or 0,
+        offset=message.offset() or 0,
+        timestamp_ms=stamp if kind else int(time.time() * 1000),
+        headers=list(message.headers() or []),
+    )
+
+
+class Runtime:
+    """Runs one connector until ``stop`` is set (or SIGTERM / SIGINT)."""
+
+    def __init__(
+        self,
+        connector: Connector[Any],
+        consumer: Consumer,
+        dead_letters: DeadLetters,
+        topic: str,
+    ) -> None:
+        settings = connector.settings
+        self.connector = connector
+        self.consumer = consumer
+        self.dead_letters = dead_letters
+        self.topic = topic
+        self.stop = threading.Event()
+        self.transform = Transform(settings)
+        self.batcher = Batcher(settings.batch)
+        self.delivery = Delivery(
+            connector, RetryPolicy.from_settings(settings.retry), dead_letters, self.wait
+        )
+        self.assigned: set[tuple[str, int]] = set()
+        self.held: list[Message] = []
+        self.waiting = False
+        self.on_round: list[Any] = []
+        self._last_ts: dict[int, int] = {}
+        self._lag_at = 0.0
+        name = connector.name
+        self._received = telemetry.received_events.labels(metrics.component(name))
+        self._filtered = metrics.dropped.labels(name, "filter")
+        self._sampled = metrics.dropped.labels(name, "sample")
+
+    # -- rebalance ------------------------------------------------------------------------
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        consumer.incremental_assign(partitions)
+        self.assigned |= {(p.topic, p.partition) for p in partitions}
+        if self.waiting:
+            consumer.pause(partitions)
+        log.info(
+            "partitions.assigned", connector=self.connector.name, partitions=_names(partitions)
+        )
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        gone = {(p.topic, p.partition) for p in partitions}
+        self.batcher.forget(gone)
+        self.held = [m for m in self.held if (m.topic(), m.partition()) not in gone]
+        self.assigned -= gone
+        consumer.incremental_unassign(partitions)
+        log.info("partitions.revoked", connector=self.connector.name, partitions=_names(partitions))
+
+    # -- the loop -------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        """Stop cleanly on SIGTERM and SIGINT."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop.set())
+
+    def run(self) -> None:
+        """Consume until stopped; deliver and commit what was read before returning."""
+        self.consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        log.info("connector.started", connector=self.connector.name, topic=self.topic)
+        try:
+            while not self.stop.is_set():
+                self.round()
+            self.finish()
+        except Stopping:
+            log.info("connector.stopping", connector=self.connector.name, pending="uncommitted")
+        finally:
+            self.consumer.close()
+            log.info("connector.stopped", connector=self.connector.name)
+
+    def round(self) -> None:
+        """Read what is there (up to the batch limits), deliver a due batch, commit."""
+        for hook in self.on_round:
+            hook()
+        if self.held:
+            messages, self.held = self.held, []
+        else:
+            room = max(1, min(self.connector.settings.batch.max_events - len(self.batcher), 5000))
+            timeout = min(max(self.batcher.age_left(), 0.0), 0.2)
+            messages = self.consumer.consume(room, timeout=timeout)
+        for message in messages:
+            self._take(message)
+        if self.batcher.due():
+            self.finish()
+        elif not self.batcher.records and messages:
+            self._commit()  # only dropped or dead-lettered records were read
+        self._update_lag()
+
+    def finish(self) -> None:
+        """Deliver the open batch, wait for the dead letters, commit everything read."""
+        if self.batcher.records:
+            self.delivery.deliver(self.batcher.take())
+        self._commit()
+
+    def _take(self, message: Message) -> None:
+        error = message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                telemetry.errors.labels(metrics.component(self.connector.name), "consume").inc()
+                log.warning("consume.error", connector=self.connector.name, error=error.str())
+            return
+        self._received.inc()
+        self.batcher.mark_read(
+            message.topic() or "", message.partition() or 0, message.offset() or 0
+        )
+        self._last_ts[message.partition() or 0] = message.timestamp()[1]
+        try:
+            data = decode(message)
+        except TerminalError as exc:
+            self.dead_letters.send([to_record(message, {})], exc, 1)
+            metrics.dead_lettered.labels(self.connector.name, "TerminalError").inc()
+            return
+        kind, stamp = message.timestamp()
+        kept = self.transform.apply(data, stamp if kind else int(time.time() * 1000), message.key())
+        if kept is None:
+            (self._sampled if self.transform.dropped_by == "sample" else self._filtered).inc()
+            return
+        self.batcher.add(to_record(message, kept))
+
+    def _commit(self) -> None:
+        self.dead_letters.flush()
+        offsets = [
+            TopicPartition(t, p, o)
+            for (t, p), o in self.batcher.read.items()
+            if (t, p) in self.assigned
+        ]
+        self.batcher.read.clear()
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                log.warning("commit.failed", connector=self.connector.name, error=str(exc))
+
+    # -- waiting without leaving the group -------------------------------------------------
+    def wait(self, seconds: float) -> None:
+        """Pause the partitions and keep polling for ``seconds``; resume after."""
+        deadline = time.monotonic() + seconds
+        self.waiting = True
+        paused = self.consumer.assignment()
+        self.consumer.pause(paused)
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if self.stop.is_set():
+                    raise Stopping()
+                if left <= 0:
+                    return
+                self.held.extend(self.consumer.consume(100, timeout=min(left, 0.2)))
+                for hook in self.on_round:
+                    hook()
+        finally:
+            self.waiting = False
+            self.consumer.resume(self.consumer.assignment())
+
+    def _update_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._lag_at < 2.0:
+            return
+        self._lag_at = now
+        name = self.connector.name
+        worst = 0.0
+        for tp in self.consumer.assignment():
+            try:
+                _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
+                position = self.consumer.position([tp])[0].offset
+            except KafkaException:
+                continue
+            if high < 0 or position < 0:
+                continue
+            behind = max(high - position, 0)
+            metrics.lag_messages.labels(name, str(tp.partition)).set(behind)
+            last = self._last_ts.get(tp.partition)
+            if behind and last:
+                worst = max(worst, time.time() - last / 1000)
+        if self.batcher.records:
+            worst = max(worst, time.time() - self.batcher.records[0].timestamp_ms / 1000)
+        metrics.lag_seconds.labels(name).set(worst)
+
+
+def _names(partitions: list[TopicPartition]) -> str:
+    return ",".join(f"{p.topic}[{p.partition}]" for p in partitions)
