@@ -389,6 +389,38 @@ def standardize(
     run_standardizer(load_config(bootstrap_servers))
 
 
+# -- query API and dashboard -------------------------------------------------------------
+@app.command("api")
+def api(
+    bootstrap_servers: BootstrapOption = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on; anything but loopback requires `api.tokens`.",
+            show_default="api.host, 127.0.0.1",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on.", show_default="api.port, 8088")
+    ] = None,
+) -> None:
+    """Serve the query API and the live dashboard (open http://127.0.0.1:8088/).
+
+    Reads `<prefix>.metrics.*` and `<prefix>.views` into an embedded store (DuckDB, in
+    `api.data_dir`, default `.playpipe/store`) and answers `/v1/metrics`, `/v1/views`,
+    `/v1/views/{id}`, `/v1/dimensions/{name}`, `/v1/errors`, `/v1/live` (server-sent
+    events), `/healthz` and `/metrics`. See docs/api.md. Stops cleanly on Ctrl-C / SIGTERM.
+    """
+    from playpipe.api.service import serve
+
+    cfg = load_config(bootstrap_servers)
+    if host is not None:
+        cfg.api.host = host
+    if port is not None:
+        cfg.api.port = port
+    serve(cfg)
+
+
 # -- connectors ------------------------------------------------------------------------------
 dlq_app = typer.Typer(
     help="Inspect and replay a connector's dead-letter topic `<prefix>.dlq.<name>`.",

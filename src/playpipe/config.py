@@ -23,6 +23,7 @@ from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
 import msgspec
 
+from playpipe.api.settings import ApiSettings
 from playpipe.collector.settings import CollectorSettings
 from playpipe.connectors.settings import ConnectorConfig
 from playpipe.errors import ConfigError
@@ -98,6 +99,7 @@ class Config(_Section):
     local: LocalKafkaSettings = msgspec.field(default_factory=LocalKafkaSettings)
     streams: StreamsSettings = msgspec.field(default_factory=StreamsSettings)
     collector: CollectorSettings = msgspec.field(default_factory=CollectorSettings)
+    api: ApiSettings = msgspec.field(default_factory=ApiSettings)
     connectors: list[ConnectorConfig] = msgspec.field(default_factory=list)
 
 

@@ -124,6 +124,7 @@ def components_for(config: Config, base_port: int = 9100) -> list[Watch]:
     """The components ``up`` runs for this configuration."""
     prefix = config.topics.prefix
     collector = config.collector
+    api_host = "127.0.0.1" if config.api.host in ("0.0.0.0", "::") else config.api.host
     watches = [
         Watch(
             Component(
@@ -140,6 +141,15 @@ def components_for(config: Config, base_port: int = 9100) -> list[Watch]:
             ),
             group=f"{prefix}-standardizer",
             input_topic=topic_name(config, "beacons.raw"),
+        ),
+        Watch(
+            Component(
+                "api",
+                ["api"],
+                metrics_url=f"http://{api_host}:{config.api.port}/metrics",
+            ),
+            group=config.api.group_id or f"{prefix}-api",
+            input_topic=topic_name(config, "views"),
         ),
     ]
     return watches
