@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 import msgspec
 
@@ -72,106 +71,91 @@ class WindowTruth(msgspec.Struct, kw_only=True):
     experience_score: float | None
 
 
-@dataclass(slots=True)
-class _Cell:
-    """One view's (or, summed, many views') contribution to one window."""
+# One view's (or, summed, many views') contribution to one window: a list of numbers.
+(
+    ATTEMPTS,
+    STARTS,
+    CONCURRENT,
+    START_FAILURES,
+    EXITS,
+    PLAYBACK_FAILURES,
+    ACTIVE,
+    PLAYING,
+    REBUFFERING,
+    WATCH,
+    REBUFFERS,
+    BITRATE_MS,
+    BITRATE_WEIGHT,
+    ENDED,
+    SCORE_SUM,
+    SCORED,
+) = range(16)
+_FIELDS = 16
 
-    attempts: int = 0
-    starts: int = 0
-    concurrent: int = 0
-    startups: list[int] = field(default_factory=list)
-    start_failures: int = 0
-    exits: int = 0
-    playback_failures: int = 0
-    active: int = 0
-    playing: int = 0
-    rebuffering: int = 0
-    watch: int = 0
-    rebuffers: int = 0
-    bitrate_ms: float = 0.0
-    bitrate_weight: int = 0
-    ended: int = 0
-    score_sum: float = 0.0
-    scored: int = 0
-
-    def add(self, other: _Cell) -> None:
-        self.attempts += other.attempts
-        self.starts += other.starts
-        self.concurrent += other.concurrent
-        self.startups.extend(other.startups)
-        self.start_failures += other.start_failures
-        self.exits += other.exits
-        self.playback_failures += other.playback_failures
-        self.active += other.active
-        self.playing += other.playing
-        self.rebuffering += other.rebuffering
-        self.watch += other.watch
-        self.rebuffers += other.rebuffers
-        self.bitrate_ms += other.bitrate_ms
-        self.bitrate_weight += other.bitrate_weight
-        self.ended += other.ended
-        self.score_sum += other.score_sum
-        self.scored += other.scored
+Cell = list[float]
 
 
-def _view_cells(tl: Timeline, truth: ViewTruth, size: int) -> dict[int, _Cell]:
-    """One view's contributions, keyed by window start."""
-    cells: dict[int, _Cell] = {}
+def _view_cells(tl: Timeline, truth: ViewTruth, size: int) -> dict[int, Cell]:
+    """One view's contributions, keyed by window start (flags are 0 or 1 per view)."""
+    cells: dict[int, Cell] = {}
 
-    def cell(t: int) -> _Cell:
+    def cell(t: int) -> Cell:
         start = t - t % size
         found = cells.get(start)
         if found is None:
-            found = cells[start] = _Cell()
+            found = cells[start] = [0] * _FIELDS
         return found
 
     ff = tl.first_frame[0] if tl.first_frame else None
     for iv in intervals(tl):
-        t = iv.start
+        t, state = iv.start, iv.state
+        after_ff = ff is not None and iv.start >= ff
         while t < iv.end:
             stop = min(iv.end, t - t % size + size)
             length = stop - t
             c = cell(t)
-            if iv.state in _CONCURRENT:
-                c.concurrent = 1
-            if ff is not None and iv.start >= ff:
-                c.active = 1
-            if iv.state == "playing":
-                c.playing += length
+            if state in _CONCURRENT:
+                c[CONCURRENT] = 1
+            if after_ff:
+                c[ACTIVE] = 1
+            if state == "playing":
+                c[PLAYING] += length
                 if iv.bitrate is not None:
-                    c.bitrate_ms += iv.bitrate * length
-                    c.bitrate_weight += length
-            elif iv.state == "rebuffering":
-                c.rebuffering += length
-            if iv.state in _WATCH:
-                c.watch += length
+                    c[BITRATE_MS] += iv.bitrate * length
+                    c[BITRATE_WEIGHT] += length
+            elif state == "rebuffering":
+                c[REBUFFERING] += length
+            if state in _WATCH:
+                c[WATCH] += length
             t = stop
     if tl.intent is not None:
-        cell(tl.intent[0]).attempts += 1
+        cell(tl.intent[0])[ATTEMPTS] += 1
     if ff is not None and truth.startup_time_ms is not None:
-        c = cell(ff)
-        c.starts += 1
-        c.startups.append(truth.startup_time_ms)
+        cell(ff)[STARTS] += 1
     for t, _ in tl.rebuffers:
-        cell(t).rebuffers += 1
+        cell(t)[REBUFFERS] += 1
     if truth.outcome == "start_failure" and tl.fatal is not None:
-        cell(tl.fatal.t).start_failures += 1
+        cell(tl.fatal.t)[START_FAILURES] += 1
     if truth.outcome == "playback_failure" and tl.fatal is not None:
         c = cell(tl.fatal.t)
-        c.playback_failures += 1
-        c.active = 1
+        c[PLAYBACK_FAILURES] += 1
+        c[ACTIVE] = 1
     end = cell(tl.end[0])
-    end.ended += 1
+    end[ENDED] += 1
     if truth.outcome == "exit_before_start":
-        end.exits += 1
+        end[EXITS] += 1
     if truth.experience_score is not None:
-        end.score_sum += truth.experience_score
-        end.scored += 1
+        end[SCORE_SUM] += truth.experience_score
+        end[SCORED] += 1
     return cells
 
 
-def _pct(part: int, whole: int) -> float | None:
+def _pct(part: float, whole: float) -> float | None:
     return 100.0 * part / whole if whole else None
+
+
+Key = tuple[int, int, tuple[str | int | None, ...], int]
+"""(window size, dimension set index, dimension values, window start)."""
 
 
 class WindowAccumulator:
@@ -180,20 +164,34 @@ class WindowAccumulator:
     def __init__(self, windows_ms: Sequence[int], dimension_sets: Sequence[Sequence[str]]) -> None:
         self.windows_ms = tuple(windows_ms)
         self.dimension_sets = tuple(tuple(d) for d in dimension_sets)
-        self.cells: dict[tuple[int, int, tuple[str | int | None, ...], int], _Cell] = {}
+        self.groups: dict[tuple[int, int, tuple[str | int | None, ...]], dict[int, Cell]] = {}
+        self.startups: dict[Key, list[int]] = {}
 
     def add(self, tl: Timeline, truth: ViewTruth) -> None:
         """Add one view's contributions to every window size and dimension set."""
+        groups = self.groups
         for size in self.windows_ms:
             view_cells = _view_cells(tl, truth, size)
+            sparse = [
+                (start, [(i, v) for i, v in enumerate(c) if v]) for start, c in view_cells.items()
+            ]
+            startup_at = None
+            if tl.first_frame is not None and truth.startup_time_ms is not None:
+                startup_at = tl.first_frame[0] - tl.first_frame[0] % size
             for d, dims in enumerate(self.dimension_sets):
                 values = tuple(tl.dims.get(name) for name in dims)
-                for start, contribution in view_cells.items():
-                    key = (size, d, values, start)
-                    total = self.cells.get(key)
+                group = groups.get((size, d, values))
+                if group is None:
+                    group = groups[(size, d, values)] = {}
+                for start, pairs in sparse:
+                    total = group.get(start)
                     if total is None:
-                        total = self.cells[key] = _Cell()
-                    total.add(contribution)
+                        total = group[start] = [0] * _FIELDS
+                    for i, v in pairs:
+                        total[i] += v
+                if startup_at is not None and truth.startup_time_ms is not None:
+                    key = (size, d, values, startup_at)
+                    self.startups.setdefault(key, []).append(truth.startup_time_ms)
 
     def add_all(self, views: Iterable[tuple[Timeline, ViewTruth]]) -> None:
         for tl, truth in views:
@@ -201,23 +199,22 @@ class WindowAccumulator:
 
     def records(self) -> list[WindowTruth]:
         """Every window record, sorted by size, dimension set, window start, values."""
-        out: list[WindowTruth] = []
-        order = sorted(self.cells, key=lambda k: (k[0], k[1], k[3], repr(k[2])))
-        for key in order:
-            size, d, values, start = key
-            out.append(_record(size, self.dimension_sets[d], values, start, self.cells[key]))
-        return out
+        cells = {
+            (size, d, values, start): cell
+            for (size, d, values), group in self.groups.items()
+            for start, cell in group.items()
+        }
+        order = sorted(cells, key=lambda k: (k[0], k[1], k[3], repr(k[2])))
+        return [
+            _record(key, self.dimension_sets[key[1]], cells[key], self.startups.get(key, []))
+            for key in order
+        ]
 
 
-def _record(
-    size: int,
-    names: tuple[str, ...],
-    values: tuple[str | int | None, ...],
-    start: int,
-    c: _Cell,
-) -> WindowTruth:
-    startups = sorted(c.startups)
-    played = c.playing + c.rebuffering
+def _record(key: Key, names: tuple[str, ...], c: Cell, startups: list[int]) -> WindowTruth:
+    size, _, values, start = key
+    startups = sorted(startups)
+    played = c[PLAYING] + c[REBUFFERING]
     return WindowTruth(
         window=window_label(size),
         window_ms=size,
@@ -225,25 +222,25 @@ def _record(
         end_ms=start + size,
         dimensions=list(names),
         dims=dict(zip(names, values, strict=True)),
-        attempts=c.attempts,
-        starts=c.starts,
-        concurrent_viewers=c.concurrent,
+        attempts=int(c[ATTEMPTS]),
+        starts=int(c[STARTS]),
+        concurrent_viewers=int(c[CONCURRENT]),
         startup_time_p50_ms=nearest_rank(startups, 50),
         startup_time_p90_ms=nearest_rank(startups, 90),
         startup_time_p95_ms=nearest_rank(startups, 95),
-        start_failures=c.start_failures,
-        start_failure_pct=_pct(c.start_failures, c.attempts),
-        exits_before_start=c.exits,
-        exit_before_start_pct=_pct(c.exits, c.attempts),
-        playback_failures=c.playback_failures,
-        starts_active=c.active,
-        playback_failure_pct=_pct(c.playback_failures, c.active),
-        playing_time_ms=c.playing,
-        rebuffering_time_ms=c.rebuffering,
-        watch_time_ms=c.watch,
-        rebuffer_count=c.rebuffers,
-        rebuffer_ratio=c.rebuffering / played if played else None,
-        avg_bitrate_kbps=c.bitrate_ms / c.bitrate_weight if c.bitrate_weight else None,
-        views_ended=c.ended,
-        experience_score=c.score_sum / c.scored if c.scored else None,
+        start_failures=int(c[START_FAILURES]),
+        start_failure_pct=_pct(c[START_FAILURES], c[ATTEMPTS]),
+        exits_before_start=int(c[EXITS]),
+        exit_before_start_pct=_pct(c[EXITS], c[ATTEMPTS]),
+        playback_failures=int(c[PLAYBACK_FAILURES]),
+        starts_active=int(c[ACTIVE]),
+        playback_failure_pct=_pct(c[PLAYBACK_FAILURES], c[ACTIVE]),
+        playing_time_ms=int(c[PLAYING]),
+        rebuffering_time_ms=int(c[REBUFFERING]),
+        watch_time_ms=int(c[WATCH]),
+        rebuffer_count=int(c[REBUFFERS]),
+        rebuffer_ratio=c[REBUFFERING] / played if played else None,
+        avg_bitrate_kbps=c[BITRATE_MS] / c[BITRATE_WEIGHT] if c[BITRATE_WEIGHT] else None,
+        views_ended=int(c[ENDED]),
+        experience_score=c[SCORE_SUM] / c[SCORED] if c[SCORED] else None,
     )

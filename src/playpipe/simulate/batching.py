@@ -48,42 +48,32 @@ def tail_ms(options: SimOptions) -> int:
     return options.late_delay_ms[1] + options.duplicate_delay_ms[1] + MAX_NETWORK_DELAY_MS
 
 
-def _delay(rng: random.Random, options: SimOptions) -> int:
-    if rng.random() < options.late_share:
-        low, high = options.late_delay_ms
-        return rng.randint(low, high)
-    # A floor of a fifth of the median plus an exponential tail: median ≈ the setting.
-    median = options.network_delay_median_ms
-    delay = 0.2 * median + rng.expovariate(1.0 / (0.8 * median / 0.693))
-    return min(MAX_NETWORK_DELAY_MS, max(1, int(delay)))
-
-
-def _flush_points(
-    items: list[tuple[int, Event, bool]], options: SimOptions
-) -> list[tuple[int, int]]:
+def _flush_points(times: list[int], ends: set[int], options: SimOptions) -> list[tuple[int, int]]:
     """``(end index exclusive, flush time)`` of each batch, following the SDK's rules."""
     points: list[tuple[int, int]] = []
     timer: int | None = None
     first = 0
-    n = len(items)
-    for i, (t, _, urgent) in enumerate(items):
+    n = len(times)
+    interval, most = options.flush_interval_ms, options.max_batch_events
+    for i, t in enumerate(times):
         if timer is not None and t > timer:
             points.append((i, timer))
             first, timer = i, None
         if timer is None:
-            timer = t + options.flush_interval_ms
-        same_instant_follows = i + 1 < n and items[i + 1][0] == t
-        if (urgent or i + 1 - first >= options.max_batch_events) and not same_instant_follows:
+            timer = t + interval
+        if (i in ends or i + 1 - first >= most) and not (i + 1 < n and times[i + 1] == t):
             points.append((i + 1, t))
             first, timer = i + 1, None
     if first < n:
-        points.append((n, timer if timer is not None else items[-1][0]))
+        points.append((n, timer if timer is not None else times[-1]))
     return points
 
 
 def batch_viewer(
     rng: random.Random,
-    items: list[tuple[int, Event, bool]],
+    times: list[int],
+    events: list[Event],
+    ends: set[int],
     *,
     viewer_id: str,
     user_agent: str,
@@ -93,35 +83,40 @@ def batch_viewer(
     lost_share: float,
     duplicate_share: float,
 ) -> list[ScheduledBatch]:
-    """Cut one viewer's events (``(true time, event, last of its view)``, in order) into
-    batches, with send times, losses and duplicates drawn from ``rng``."""
+    """Cut one viewer's events (in order, with their true ``times``; ``ends`` holds the
+    index of the last event of each view) into batches, with send times, losses and
+    duplicates drawn from ``rng``."""
     batches: list[ScheduledBatch] = []
     start = 0
-    for n, (end, flush) in enumerate(_flush_points(items, options)):
-        events = [item[1] for item in items[start:end]]
+    late_share, (late_low, late_high) = options.late_share, options.late_delay_ms
+    median = options.network_delay_median_ms
+    floor, tail_rate = 0.2 * median, 0.693 / (0.8 * median)
+    for n, (end, flush) in enumerate(_flush_points(times, ends, options)):
+        chunk = events[start:end]
         start = end
-        send = flush + _delay(rng, options)
+        # A floor of a fifth of the median plus an exponential tail (median = the setting);
+        # a share of batches is held back for seconds.
+        if rng.random() < late_share:
+            delay = rng.randint(late_low, late_high)
+        else:
+            delay = min(MAX_NETWORK_DELAY_MS, max(1, int(floor + rng.expovariate(tail_rate))))
+        send = flush + delay
         batch = ScheduledBatch(
-            send_ms=send,
-            flush_ms=flush,
-            batch_id=f"{batch_prefix}-{n}",
-            viewer_id=viewer_id,
-            user_agent=user_agent,
-            skew_ms=skew_ms,
-            events=events,
-            lost=rng.random() < lost_share,
+            send, flush, f"{batch_prefix}-{n}", viewer_id, user_agent, skew_ms, chunk
         )
         batches.append(batch)
-        if not batch.lost and rng.random() < duplicate_share:
+        if rng.random() < lost_share:
+            batch.lost = True
+        elif rng.random() < duplicate_share:
             low, high = options.duplicate_delay_ms
             again = ScheduledBatch(
-                send_ms=send + rng.randint(low, high),
-                flush_ms=flush,
-                batch_id=batch.batch_id,
-                viewer_id=viewer_id,
-                user_agent=user_agent,
-                skew_ms=skew_ms,
-                events=events,
+                send + rng.randint(low, high),
+                flush,
+                batch.batch_id,
+                viewer_id,
+                user_agent,
+                skew_ms,
+                chunk,
                 duplicate=True,
             )
             batches.append(again)

@@ -177,17 +177,22 @@ class Generation:
                 property_key=self.property_key,
             )
             played.append(view)
-            t = view.events[-1][0]
+            t = view.times[-1]
             if view.ends_session:
                 break
             t += grid(rng.uniform(*o.between_views_ms))
-        items: list[tuple[int, Event, bool]] = []
+        times: list[int] = []
+        events: list[Event] = []
+        ends: set[int] = set()
         for view in played:
-            last = len(view.events) - 1
-            items.extend((t_ev, ev, i == last) for i, (t_ev, ev) in enumerate(view.events))
+            times += view.times
+            events += view.events
+            ends.add(len(events) - 1)
         batches = batch_viewer(
             slot.net,
-            items,
+            times,
+            events,
+            ends,
             viewer_id=viewer.viewer_id,
             user_agent=viewer.user_agent,
             skew_ms=viewer.skew_ms,
@@ -198,7 +203,7 @@ class Generation:
         )
         slot.viewers += 1
         self._record(played, batches)
-        departure = played[-1].events[-1][0] if played else arrival
+        departure = played[-1].times[-1] if played else arrival
         return batches, departure
 
     def _record(self, played: list[PlayedView], batches: list[ScheduledBatch]) -> None:

@@ -158,5 +158,10 @@ class SimOptions:
                 "SimOptions.max_pause_ms must stay below the 60 s view timeout and "
                 "max_startup_ms below the 25 s concurrency timeout"
             )
+        if self.heartbeat_ms >= 25_000:
+            raise ValueError("SimOptions.heartbeat_ms must stay below the 25 s concurrency timeout")
+        for name in ("heartbeat_ms", "flush_interval_ms", "max_pause_ms", "max_startup_ms"):
+            if getattr(self, name) % 10:
+                raise ValueError(f"SimOptions.{name} must be a multiple of 10 ms (the time grid)")
         if any(size <= 0 for size in self.windows_ms):
             raise ValueError("SimOptions.windows_ms must be positive window sizes")

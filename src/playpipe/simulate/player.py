@@ -69,18 +69,17 @@ class PlayedView:
     """One played view: its events in ``seq`` order with their true times, and the truth."""
 
     timeline: Timeline
-    events: list[tuple[int, Event]]
-    """``(true time ms, event)``; the event's ``client_ts`` is the true time plus the skew."""
+    times: list[int]
+    """True time of each event (ms); the event's ``client_ts`` is it plus the viewer's skew."""
+    events: list[Event]
+    """In ``seq`` order."""
     ends_session: bool
     """The page died with this view (it ended silently): the viewer plays no further view."""
 
 
-@dataclass(slots=True)
-class _Spec:
-    t: int
-    kind: str
-    event_id: str
-    extra: dict[str, Any]
+_Spec = tuple[int, int, int, str, str, dict[str, Any]]
+"""``(t, 0 for events / 1 for heartbeats, order, event_type, event_id, extra fields)``: the
+first three sort the events of a view."""
 
 
 def _ceil_grid(at: float, now: int) -> float:
@@ -130,7 +129,7 @@ class _Player:
     # -- recording --------------------------------------------------------------------------
     def emit(self, kind: str, **extra: Any) -> str:
         event_id = new_id(self.rng)
-        self.specs.append(_Spec(self.t, kind, event_id, extra))
+        self.specs.append((self.t, 0, len(self.specs), kind, event_id, extra))
         return event_id
 
     def enter(self, state: str, kind: str, **extra: Any) -> str:
@@ -499,23 +498,22 @@ class _Player:
                     bitrate_kbps=rung.bitrate_kbps,
                     rendition=rung.label,
                 )
-                beats.append(_Spec(h, "heartbeat", new_id(self.rng), {"fluxdata": flux}))
+                beats.append((h, 1, len(beats), "heartbeat", new_id(self.rng), {"fluxdata": flux}))
                 h += period
         return beats
 
-    def build(self, property_key: str) -> list[tuple[int, Event]]:
+    def build(self, property_key: str) -> tuple[list[int], list[Event]]:
         beats = self.heartbeats(self.t if self.silent else self.tl.end[0])
-        keyed = [(s.t, 0, i, s) for i, s in enumerate(self.specs)]
-        keyed += [(s.t, 1, i, s) for i, s in enumerate(beats)]
+        keyed = self.specs + beats
         keyed.sort()  # (t, heartbeats after other events of the same instant, order)
         v, s = self.viewer, self.setup
         view_id, viewer_id, session_id = s.view_id, v.viewer_id, v.session_id
         player, content, geo, network = v.player, s.content_node, v.geo, s.network
         skew = v.skew_ms
-        events: list[tuple[int, Event]] = []
-        for seq, (t, _, _, spec) in enumerate(keyed):
-            event = _CLASS[spec.kind](
-                event_id=spec.event_id,
+        times = [k[0] for k in keyed]
+        events: list[Event] = [
+            _CLASS[kind](
+                event_id=event_id,
                 seq=seq,
                 client_ts=t + skew,
                 view_id=view_id,
@@ -526,16 +524,17 @@ class _Player:
                 content=content,
                 geo=geo,
                 network=network,
-                **spec.extra,
+                **extra,
             )
-            events.append((t, event))
+            for seq, (t, _, _, kind, event_id, extra) in enumerate(keyed)
+        ]
         if self.silent:
-            last_t, last = events[-1]
-            self.tl.end = (last_t, last.event_id)
+            last_t = times[-1]
+            self.tl.end = (last_t, events[-1].event_id)
             self.tl.end_reason = "timeout"
             self.tl.changes = [c for c in self.tl.changes if c[0] <= last_t]
         self.tl.event_count = len(events)
-        return events
+        return times, events
 
 
 def play_view(
@@ -554,5 +553,5 @@ def play_view(
     ``horizon_ms`` (the end of the run) if it lasts that long."""
     player = _Player(rng, viewer, setup, options, quality, start_ms, horizon_ms, first_in_session)
     player.play()
-    events = player.build(property_key)
-    return PlayedView(player.tl, events, ends_session=player.silent)
+    times, events = player.build(property_key)
+    return PlayedView(player.tl, times, events, ends_session=player.silent)

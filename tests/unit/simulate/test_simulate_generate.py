@@ -19,7 +19,7 @@ from playpipe.dictionary import (
     encode_event,
     encode_events,
 )
-from playpipe.simulate import SimOptions, generate
+from playpipe.simulate import Generation, SimOptions, generate
 from playpipe.simulate.options import DegradeSpec
 from tests.unit.simulate.conftest import Run
 
@@ -44,9 +44,10 @@ def test_same_seed_same_events_and_truth() -> None:
 def test_loss_and_duplicates_do_not_change_the_events() -> None:
     plain = generate(20, 600, 3, duplicate_share=0.0, include_lost=True)
     lossy = generate(20, 600, 3, duplicate_share=0.3, lost_batch_share=0.3, include_lost=True)
-    events_of = lambda gen: sorted(  # noqa: E731
-        encode_event(e) for b in gen if not b.duplicate for e in b.events
-    )
+
+    def events_of(gen: Generation) -> list[bytes]:
+        return sorted(encode_event(e) for b in gen if not b.duplicate for e in b.events)
+
     assert events_of(plain) == events_of(lossy)
 
 

@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -237,7 +237,7 @@ class _MemorySink:
     def __init__(self) -> None:
         self.records: list[OutRecord] = []
 
-    async def deliver(self, records: list[OutRecord]) -> str:
+    async def deliver(self, records: Sequence[OutRecord]) -> str:
         self.records.extend(records)
         return "kafka"
 
@@ -265,7 +265,7 @@ def _collector(clock: _Clock) -> tuple[CollectorApp, _MemorySink]:
     app = CollectorApp(
         settings, Topics("raw", "invalid"), lambda: sink, Enricher(settings.enrich), clock=clock
     )
-    app.sink = sink  # type: ignore[assignment]
+    app.sink = sink
     return app, sink
 
 
