@@ -69,9 +69,11 @@ class PostgresConnector(Connector[PostgresSettings]):
                     "and that the server accepts connections from here.",
                 ) from None
             raise TransientError(f"cannot connect to PostgreSQL: {exc}") from None
+        self.table_sql = self.table.as_string(conn)
+        self.stage_sql = self.stage.as_string(conn)
         if self.settings.create_table:
-            conn.execute(sql.SQL(self.shape.create("{}")).format(self.table))
-        conn.execute(sql.SQL(stage_ddl("{}")).format(self.stage))
+            conn.execute(self.shape.create(self.table_sql).encode())
+        conn.execute(stage_ddl(self.stage_sql).encode())
         self.conn = conn
         return conn
 
@@ -118,11 +120,9 @@ class PostgresConnector(Connector[PostgresSettings]):
 
     def _load(self, records: list[Record]) -> None:
         conn = self._connect()
-        copy_sql = sql.SQL("COPY {} (" + STAGE_COLUMNS + ") FROM STDIN").format(self.stage)
-        source = sql.SQL(STAGE_SOURCE.replace("{stage}", "{}")).format(self.stage)
-        insert = sql.SQL(self.shape.insert("{table}", "{source}")).format(
-            table=self.table, source=source
-        )
+        copy_sql = f"COPY {self.stage_sql} ({STAGE_COLUMNS}) FROM STDIN".encode()
+        source = STAGE_SOURCE.replace("{stage}", self.stage_sql)
+        insert = self.shape.insert(self.table_sql, source).encode()
         with conn.transaction(), conn.cursor() as cur:
             with cur.copy(copy_sql) as copy:
                 copy.write(b"".join(copy_line(r) for r in records))
@@ -130,7 +130,7 @@ class PostgresConnector(Connector[PostgresSettings]):
 
     def _load_one_by_one(self, records: list[Record]) -> list[tuple[Record, DeliveryError]]:
         conn = self._connect()
-        insert = sql.SQL(self.shape.insert("{}", ROW_SOURCE)).format(self.table)
+        insert = self.shape.insert(self.table_sql, ROW_SOURCE).encode()
         failed: list[tuple[Record, DeliveryError]] = []
         with conn.transaction():
             for record in records:
