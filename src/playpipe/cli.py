@@ -481,6 +481,26 @@ def dlq_replay(
     )
 
 
+@app.command("aggregate")
+def aggregate(
+    bootstrap_servers: BootstrapOption = None, metrics_port: MetricsPortOption = 0
+) -> None:
+    """Sessionize views and compute windowed QoE: `<prefix>.events` to views and metrics.
+
+    Emits one record per view to `<prefix>.views` when it ends or times out, and the window
+    metrics of every dimension set (`[streams] dimension_sets`) to `<prefix>.metrics.<window>`
+    when a window closes (corrected, with a higher `revision`, if late data arrives within
+    `late_grace_ms`). State is checkpointed to Kafka: a restart resumes where it stopped.
+    Run several copies to share the partitions. Stops cleanly on Ctrl-C / SIGTERM.
+    """
+    from playpipe.streams.aggregator import run_aggregator
+    from playpipe.telemetry import serve_metrics
+
+    cfg = load_config(bootstrap_servers)
+    serve_metrics(metrics_port)
+    run_aggregator(cfg, cfg.streams)
+
+
 # -- schema --------------------------------------------------------------------------------
 @schema_app.command("export")
 def schema_export(

@@ -27,6 +27,7 @@ from playpipe.api.settings import ApiSettings
 from playpipe.collector.settings import CollectorSettings
 from playpipe.connectors.settings import ConnectorConfig
 from playpipe.errors import ConfigError
+from playpipe.streams.aggsettings import AggregationSettings
 
 ENV_PREFIX = "PLAYPIPE_"
 # Variables that steer playpipe itself rather than set a key of the tree.
@@ -84,11 +85,8 @@ class LocalKafkaSettings(_Section):
     """Where Maven copies the Kafka jars; empty: ``$XDG_CACHE_HOME/playpipe/kafka-<version>``."""
 
 
-class StreamsSettings(_Section):
-    """Stream stages: standardizer and aggregator."""
-
-    windows: list[str] = msgspec.field(default_factory=lambda: ["10s", "1m"])
-    """Tumbling window sizes; each gets a topic ``<prefix>.metrics.<window>``."""
+StreamsSettings = AggregationSettings
+"""``[streams]``: sessionization and windows (see ``playpipe.streams.aggsettings``)."""
 
 
 class Config(_Section):

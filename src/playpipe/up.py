@@ -144,6 +144,15 @@ def components_for(config: Config, base_port: int = 9100) -> list[Watch]:
         ),
         Watch(
             Component(
+                "aggregator",
+                ["aggregate", "--metrics-port", str(base_port + 2)],
+                metrics_url=f"http://127.0.0.1:{base_port + 2}/metrics",
+            ),
+            group=f"{prefix}-aggregator",
+            input_topic=topic_name(config, "events"),
+        ),
+        Watch(
+            Component(
                 "api",
                 ["api"],
                 metrics_url=f"http://{api_host}:{config.api.port}/metrics",

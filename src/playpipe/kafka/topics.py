@@ -33,7 +33,14 @@ BASE_TOPICS: dict[str, tuple[int, str]] = {
     "beacons.invalid": (14, "delete"),
     "events": (7, "delete"),
     "views": (30, "compact,delete"),
+    # The aggregator's state changelog (one partition per events partition) and the window
+    # partials it publishes for the merger.
+    "aggregator.state": (30, "compact"),
+    "aggregator.partials": (1, "delete"),
 }
+# Topics whose partition count must follow another topic's.
+PARTITIONS_OF = {"aggregator.state": "events"}
+EXTRA_CONFIG = {"aggregator.state": {"max.message.bytes": "16777216"}}
 METRICS_RETENTION_DAYS = 30
 DLQ_RETENTION_DAYS = 30
 
@@ -103,18 +110,24 @@ def desired_topics(config: Config, brokers: int, connectors: Iterable[str] = ())
                 "brokers (`playpipe kafka start --nodes 3`)."
             )
         retention = (override and override.retention_ms) or days * DAY_MS
+        leader = config.topics.overrides.get(PARTITIONS_OF.get(short, ""))
         topic_config = {
             "cleanup.policy": policy,
             "retention.ms": str(retention),
             "min.insync.replicas": str(2 if rf >= 3 else 1),
             "unclean.leader.election.enable": "false",
+            **EXTRA_CONFIG.get(short, {}),
             **(override.config if override else {}),
         }
         specs.append(
             TopicSpec(
                 short=short,
                 name=topic_name(config, short),
-                partitions=(override and override.partitions) or config.topics.partitions,
+                partitions=(
+                    (leader and leader.partitions)
+                    or (override and override.partitions)
+                    or config.topics.partitions
+                ),
                 replication_factor=rf,
                 config=topic_config,
             )

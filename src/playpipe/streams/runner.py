@@ -38,6 +38,8 @@ class Output:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]] = field(default_factory=list)
+    partition: int | None = None
+    """Force a partition (state changelogs follow their input partition)."""
 
 
 class Stage(Protocol):
@@ -65,6 +67,10 @@ class Stage(Protocol):
         """Partitions were taken away; drop their state."""
         ...
 
+    def bind(self, consumer: Consumer) -> None:
+        """The runner's consumer, for stages that look offsets up (e.g. by time)."""
+        ...
+
 
 class StreamRunner:
     """Runs one stage in one consumer group until ``stop`` is set (or SIGTERM/SIGINT)."""
@@ -86,11 +92,14 @@ class StreamRunner:
         self.consumer = Consumer(
             consumer_config(config.kafka, group_id, **{"enable.auto.commit": False})
         )
-        self.producer = Producer(producer_config(config.kafka, **{"linger.ms": 10}))
+        self.producer = Producer(
+            producer_config(config.kafka, **{"linger.ms": 10, "message.max.bytes": 16_000_000})
+        )
         self._failed: list[tuple[Output, KafkaError]] = []
         self._sent = telemetry.sent_events
         self._received = telemetry.received_events.labels(stage.name)
         self._last_commit = 0.0
+        stage.bind(self.consumer)
 
     # -- rebalance ------------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -147,13 +156,23 @@ class StreamRunner:
         for output in outputs:
             while True:
                 try:
-                    self.producer.produce(
-                        output.topic,
-                        output.value,
-                        output.key,
-                        headers=output.headers or None,
-                        on_delivery=self._delivery(output),
-                    )
+                    if output.partition is None:
+                        self.producer.produce(
+                            output.topic,
+                            output.value,
+                            output.key,
+                            headers=output.headers or None,
+                            on_delivery=self._delivery(output),
+                        )
+                    else:
+                        self.producer.produce(
+                            output.topic,
+                            output.value,
+                            output.key,
+                            partition=output.partition,
+                            headers=output.headers or None,
+                            on_delivery=self._delivery(output),
+                        )
                     break
                 except BufferError:
                     self.producer.poll(0.05)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from confluent_kafka import Message
+from confluent_kafka import Consumer, Message
 
 from playpipe import telemetry
 from playpipe.config import Config
@@ -126,6 +126,9 @@ class Standardizer:
     def revoked(self, partitions: list[tuple[str, int]]) -> None:
         for tp in partitions:
             self._offsets.pop(tp, None)
+
+    def bind(self, consumer: Consumer) -> None:
+        pass
 
 
 def _seq(event: Event) -> int:

@@ -1,0 +1,202 @@
+"""The aggregator: dictionary events → view records and per-partition window partials.
+
+One :class:`~playpipe.streams.aggregation.Aggregation` per input partition (a view lives on
+one partition), driven by that partition's event-time watermark: the highest ``event_ts``
+seen there. A partition that receives nothing for ``idle_s`` of wall time has its watermark
+moved on by the wall time that passed, so windows still close when traffic stops (the only
+place a clock is read, and only to decide when to close, never what a metric is).
+
+Outputs: view records to ``<prefix>.views`` keyed by view id; window partials to
+``<prefix>.aggregator.partials`` (merged by ``playpipe.streams.merger``). State is
+checkpointed to ``<prefix>.aggregator.state`` every ``checkpoint_s`` and input offsets are
+committed only up to the last checkpoint, so a ``kill -9`` resumes from the checkpoint and
+re-emits the same records (keys make them idempotent).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import msgspec
+from confluent_kafka import Consumer, Message
+
+from playpipe import telemetry
+from playpipe.config import Config
+from playpipe.dictionary import ValidationError, decode_event
+from playpipe.kafka.topics import topic_name
+from playpipe.log import get_logger
+from playpipe.streams import changelog
+from playpipe.streams.aggregation import Aggregation
+from playpipe.streams.aggsettings import AggregationSettings
+from playpipe.streams.partials import encoder as partial_encoder
+from playpipe.streams.partials import partials_of
+from playpipe.streams.records import Emitted
+from playpipe.streams.runner import Output
+
+log = get_logger("aggregator")
+STAGE = "aggregator"
+_json = msgspec.json.Encoder()
+
+
+@dataclass
+class _Partition:
+    agg: Aggregation
+    max_ts: int = -(2**62)
+    next_offset: int | None = None
+    checkpointed: int | None = None
+    last_event_wall: float = 0.0
+    idle_base_ts: int | None = None
+
+
+class Aggregator:
+    """The stage (see the module docstring)."""
+
+    name = STAGE
+
+    def __init__(
+        self,
+        config: Config,
+        settings: AggregationSettings,
+        checkpoint_s: float = 2.0,
+        idle_s: float = 3.0,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.input_topic = topic_name(config, "events")
+        self.views_topic = topic_name(config, "views")
+        self.partials_topic = topic_name(config, "aggregator.partials")
+        self.state_topic = topic_name(config, "aggregator.state")
+        self.checkpoint_s = checkpoint_s
+        self.idle_s = idle_s
+        self.parts: dict[int, _Partition] = {}
+        self._last_checkpoint = 0.0
+        self._late = telemetry.discarded_events.labels("aggregator-late")
+        self._duplicates = telemetry.discarded_events.labels("aggregator-duplicates")
+
+    def bind(self, consumer: Consumer) -> None:
+        pass
+
+    # -- processing -----------------------------------------------------------------------
+    def process(self, messages: Sequence[Message]) -> list[Output]:
+        now = time.monotonic()
+        touched: set[int] = set()
+        for message in messages:
+            part = self.parts.get(message.partition())
+            if part is None:  # not ours any more (revoked during this round)
+                continue
+            part.next_offset = message.offset() + 1
+            value = message.value()
+            try:
+                event = decode_event(value) if value is not None else None
+            except (ValidationError, ValueError):
+                event = None
+            if event is None:
+                telemetry.errors.labels(STAGE, "decode").inc()
+                continue
+            part.agg.add(event)
+            ts = event.event_ts if event.event_ts is not None else event.client_ts
+            if ts > part.max_ts:
+                part.max_ts = ts
+            part.last_event_wall = now
+            part.idle_base_ts = None
+            touched.add(message.partition())
+        outputs: list[Output] = []
+        for partition in sorted(touched):
+            part = self.parts[partition]
+            outputs += self._emit(part.agg.advance(part.max_ts), part.agg, partition)
+        return outputs
+
+    def _emit(self, emitted: Emitted, agg: Aggregation, partition: int) -> list[Output]:
+        outputs = [
+            Output(self.views_topic, record.view_id.encode(), _json.encode(record))
+            for record in emitted.views
+        ]
+        outputs += [
+            Output(self.partials_topic, p.key(), partial_encoder.encode(p))
+            for p in partials_of(agg, emitted, partition)
+        ]
+        self._late.inc(emitted.late_events)
+        self._duplicates.inc(emitted.duplicates)
+        return outputs
+
+    def tick(self, now_s: float) -> list[Output]:
+        outputs: list[Output] = []
+        for partition, part in sorted(self.parts.items()):
+            idle = now_s - part.last_event_wall
+            if part.max_ts > -(2**62) and idle > self.idle_s:
+                if part.idle_base_ts is None:
+                    part.idle_base_ts = part.max_ts
+                watermark = part.idle_base_ts + int((idle - self.idle_s) * 1000)
+                outputs += self._emit(part.agg.advance(watermark), part.agg, partition)
+        if now_s - self._last_checkpoint >= self.checkpoint_s:
+            self._last_checkpoint = now_s
+            for partition, part in sorted(self.parts.items()):
+                if part.next_offset is not None and part.next_offset != part.checkpointed:
+                    outputs += changelog.checkpoint(
+                        part.agg, self.state_topic, partition, part.next_offset
+                    )
+                    part.checkpointed = part.next_offset
+        return outputs
+
+    # -- offsets and rebalancing ----------------------------------------------------------
+    def safe_offsets(self) -> dict[tuple[str, int], int]:
+        return {
+            (self.input_topic, p): part.checkpointed
+            for p, part in self.parts.items()
+            if part.checkpointed is not None
+        }
+
+    def assigned(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        seeks = {}
+        for topic, partition in partitions:
+            began = time.monotonic()
+            agg, offset = changelog.restore(self.config, self.settings, self.state_topic, partition)
+            part = _Partition(agg, max_ts=agg.watermark_ms, last_event_wall=time.monotonic())
+            if offset is not None:
+                part.next_offset = part.checkpointed = offset
+                seeks[(topic, partition)] = offset
+            self.parts[partition] = part
+            log.info(
+                "state.restored",
+                partition=partition,
+                open_views=agg.open_views,
+                offset=offset if offset is not None else "committed",
+                took_s=round(time.monotonic() - began, 2),
+            )
+        return seeks
+
+    def revoked(self, partitions: list[tuple[str, int]]) -> None:
+        for _, partition in partitions:
+            self.parts.pop(partition, None)
+
+
+def run_aggregator(
+    config: Config, settings: AggregationSettings, install_signals: bool = True
+) -> None:
+    """Run the aggregator and the window merger side by side until SIGTERM/SIGINT."""
+    import threading
+
+    from playpipe.streams.merger import WindowMerger
+    from playpipe.streams.runner import StreamRunner
+
+    aggregator = Aggregator(config, settings)
+    merger = WindowMerger(config, settings)
+    prefix = config.topics.prefix
+    runners = [
+        StreamRunner(config, aggregator, f"{prefix}-aggregator", [aggregator.input_topic]),
+        StreamRunner(config, merger, f"{prefix}-merger", [merger.input_topic], poll_timeout_s=0.05),
+    ]
+    if install_signals:
+        runners[0].install_signal_handlers()
+    threads = [threading.Thread(target=r.run, name=r.stage.name) for r in runners[1:]]
+    for thread in threads:
+        thread.start()
+    try:
+        runners[0].run()
+    finally:
+        for runner in runners[1:]:
+            runner.stop.set()
+        for thread in threads:
+            thread.join(30)

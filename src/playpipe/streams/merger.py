@@ -1,0 +1,164 @@
+"""The window merger: partials from every partition → final window metrics per dimension set.
+
+Consumes ``<prefix>.aggregator.partials`` (keyed by window, so all partials of one window
+meet in one place), keeps the latest partial per source partition, and after each round
+emits the windows whose merged metrics changed to ``<prefix>.metrics.<window>``, keyed by
+``WindowResult.key()``. The merged ``revision`` is the sum of the partials' revisions, so a
+correction always carries a higher revision than what it replaces, also after a restart.
+
+State is rebuilt on start by re-reading the last ``rewind_s`` seconds of partials (by
+timestamp): the merger needs no store of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import msgspec
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+
+from playpipe import telemetry
+from playpipe.config import Config
+from playpipe.kafka.topics import topic_name
+from playpipe.log import get_logger
+from playpipe.streams.aggsettings import AggregationSettings
+from playpipe.streams.partials import Partial, decoder
+from playpipe.streams.records import DimValue, WindowResult
+from playpipe.streams.rollup import Acc, compute
+from playpipe.streams.runner import Output
+
+log = get_logger("merger")
+STAGE = "merger"
+_json = msgspec.json.Encoder()
+
+
+class _Merged:
+    __slots__ = ("emitted", "parts")
+
+    def __init__(self) -> None:
+        self.parts: dict[int, Partial] = {}
+        self.emitted: dict[str, WindowResult] = {}
+
+
+class WindowMerger:
+    """The stage. Deterministic: the same partials give the same outputs."""
+
+    name = STAGE
+
+    def __init__(
+        self, config: Config, settings: AggregationSettings, rewind_s: float = 900.0
+    ) -> None:
+        self.config = config
+        self.input_topic = topic_name(config, "aggregator.partials")
+        self.sets = [list(names) for names in settings.dimension_sets]
+        self.keep_ms = settings.late_grace_ms + settings.grace_ms + max(settings.window_sizes_ms)
+        self.rewind_s = rewind_s
+        self.windows: dict[tuple[str, int], _Merged] = {}
+        self._dirty: set[tuple[str, int]] = set()
+        self._offsets: dict[tuple[str, int], int] = {}
+        self._consumer: Consumer | None = None
+        self._newest = 0
+
+    def bind(self, consumer: Consumer) -> None:
+        self._consumer = consumer
+
+    def process(self, messages: Sequence[Message]) -> list[Output]:
+        for message in messages:
+            self._offsets[(message.topic(), message.partition())] = message.offset() + 1
+            value = message.value()
+            if value is None:
+                continue
+            try:
+                partial = decoder.decode(value)
+            except msgspec.DecodeError:
+                telemetry.errors.labels(STAGE, "decode").inc()
+                continue
+            key = (partial.window, partial.start_ms)
+            merged = self.windows.get(key)
+            if merged is None:
+                merged = self.windows[key] = _Merged()
+            old = merged.parts.get(partial.source)
+            if old is not None and old.revision >= partial.revision:
+                continue  # a replay of something already merged
+            merged.parts[partial.source] = partial
+            self._dirty.add(key)
+            self._newest = max(self._newest, partial.start_ms)
+        return self._emit()
+
+    def _emit(self) -> list[Output]:
+        outputs = []
+        for key in sorted(self._dirty):
+            merged = self.windows[key]
+            for result in self._results(merged):
+                topic = topic_name(self.config, f"metrics.{result.window}")
+                outputs.append(Output(topic, result.key().encode(), _json.encode(result)))
+        self._dirty.clear()
+        self._evict()
+        return outputs
+
+    def _results(self, merged: _Merged) -> list[WindowResult]:
+        parts = list(merged.parts.values())
+        first = parts[0]
+        names = first.fine_names
+        by_fine: dict[tuple[DimValue | None, ...], list[Acc]] = {}
+        for part in parts:
+            for fine, acc in part.accs:
+                by_fine.setdefault(tuple(fine), []).append(acc)
+        revision = sum(p.revision for p in parts)
+        out = []
+        for dims in self.sets:
+            index = [names.index(n) for n in dims]
+            groups: dict[tuple[DimValue | None, ...], list[Acc]] = {}
+            for fine_key, accs in by_fine.items():
+                groups.setdefault(tuple(fine_key[i] for i in index), []).extend(accs)
+            for values, accs in sorted(groups.items(), key=lambda kv: repr(kv[0])):
+                dimensions = dict(zip(dims, values, strict=True))
+                result = compute(
+                    first.window, first.size_ms, first.start_ms, dimensions, accs, None
+                )
+                assert result is not None
+                result.revision = revision
+                previous = merged.emitted.get(result.key())
+                if previous is not None and _same(previous, result):
+                    continue
+                merged.emitted[result.key()] = result
+                out.append(result)
+        return out
+
+    def _evict(self) -> None:
+        horizon = self._newest - self.keep_ms
+        for key in [k for k in self.windows if k[1] < horizon]:
+            del self.windows[key]
+
+    def tick(self, now_s: float) -> list[Output]:
+        return []
+
+    def safe_offsets(self) -> dict[tuple[str, int], int]:
+        return dict(self._offsets)
+
+    def assigned(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """Rewind ``rewind_s`` seconds so the merged state is rebuilt from recent partials."""
+        if self._consumer is None or not partitions:
+            return {}
+        since_ms = int((time.time() - self.rewind_s) * 1000)
+        query = [TopicPartition(t, p, since_ms) for t, p in partitions]
+        for attempt in range(5):
+            try:
+                found = self._consumer.offsets_for_times(query, timeout=10)
+                break
+            except KafkaException as exc:  # e.g. leadership still moving on a new topic
+                log.warning("rewind.retry", attempt=attempt + 1, error=str(exc))
+                time.sleep(0.5 * (attempt + 1))
+        else:
+            log.warning("rewind.skipped", why="offsets by time unavailable; resuming from commits")
+            return {}
+        return {(tp.topic, tp.partition): tp.offset for tp in found if tp.offset >= 0}
+
+    def revoked(self, partitions: list[tuple[str, int]]) -> None:
+        for tp in partitions:
+            self._offsets.pop(tp, None)
+
+
+def _same(a: WindowResult, b: WindowResult) -> bool:
+    return msgspec.structs.replace(a, revision=0) == msgspec.structs.replace(b, revision=0)
