@@ -5,6 +5,7 @@
                          dimensions
 ``GET /v1/views``        views that ended in a time range (filters, outcome, order, limit)
 ``GET /v1/views/{id}``   one view's record and timeline
+``GET /v1/dimensions``   dimension names, windows and the stored dimension sets
 ``GET /v1/dimensions/…`` values seen of one dimension
 ``GET /v1/errors``       fatal error codes, most frequent first
 ``GET /v1/live``         server-sent events: each new or corrected window, each new view
@@ -164,6 +165,24 @@ class ApiContext:
         start, end = self.time_range(query, 24 * HOUR_MS)
         limit = parse_int(query.get("limit"), "limit", 1, 1000, 100)
         return queries.dimension_values(self.store, name, start, end, limit, access)
+
+    def list_dimensions(self, query: dict[str, str], access: Access) -> dict[str, Any]:
+        check_known(query, ())
+        with_property = access.restricted
+        sets = {
+            window: [
+                [n for n in s.split(",") if n]
+                for s in sorted(names)
+                if not with_property or "property" in s.split(",")
+            ]
+            for window, names in sorted(self.store.dim_sets.items())
+        }
+        return {
+            "dimensions": sorted(self.store.dimension_names),
+            "windows": self.windows(),
+            "default_window": self.default_window(),
+            "dimension_sets": sets,
+        }
 
     def get_errors(self, query: dict[str, str], access: Access) -> dict[str, Any]:
         check_known(query, ("from", "to", "filter", "limit"))
@@ -356,6 +375,10 @@ def create_app(
             _endpoint(
                 ctx, "view", lambda r, a: ctx.get_view(r.path_params["view_id"], _query(r), a)
             ),
+        ),
+        Route(
+            "/v1/dimensions",
+            _endpoint(ctx, "dimensions", lambda r, a: ctx.list_dimensions(_query(r), a)),
         ),
         Route(
             "/v1/dimensions/{name}",

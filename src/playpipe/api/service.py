@@ -48,7 +48,7 @@ def serve(config: Config) -> None:
         group=group_for(config),
         kafka=config.kafka.bootstrap_servers,
         auth="token" if settings.auth_required else "loopback",
-        token_count=len(settings.tokens),
+        grants=len(settings.tokens),
     )
     Granian(
         "playpipe.api.service:app_factory",

@@ -14,7 +14,6 @@ replaces the stored one of the same ``view_id`` on the same rule.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,11 +309,20 @@ class MetricsStore:
         )
         return [v for k, (v, _) in views.items() if v.revision >= stored.get(k, -1)]
 
-    def prune(self, retention_days: int, now_ms: int | None = None) -> int:
-        """Delete windows and views that ended more than ``retention_days`` ago."""
-        now = int(time.time() * 1000) if now_ms is None else now_ms
-        cutoff = now - retention_days * 86_400_000
+    def prune(self, retention_days: int) -> int:
+        """Delete windows and views older than ``retention_days`` before the newest one.
+
+        Age is measured in event time, from the newest window or view in the store, so a
+        store of old data (a replay, a test) is not emptied by the wall clock.
+        """
         with self._write_lock:
+            row = self._con.execute(
+                "SELECT greatest((SELECT max(window_start_ms) FROM windows),"
+                " (SELECT max(end_ms) FROM views))"
+            ).fetchone()
+            if row is None or row[0] is None:
+                return 0
+            cutoff = int(row[0]) - retention_days * 86_400_000
             before = self._count()
             self._con.execute("DELETE FROM windows WHERE window_start_ms < ?", [cutoff])
             self._con.execute("DELETE FROM views WHERE end_ms < ?", [cutoff])

@@ -217,6 +217,7 @@ def synthetic_views(last_end_ms: int, count: int, seed: int = 11) -> list[dict[s
             "startup_time_ms": rng.randint(500, 4000),
             "experience_score": round(rng.uniform(40, 99), 1),
         }
+        fields["first_frame_ms"] = end - 120_000 + 500 + fields["startup_time_ms"]
         roll = rng.random()
         if roll < 0.15:
             code, message = rng.choice(ERRORS)

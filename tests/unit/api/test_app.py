@@ -183,6 +183,13 @@ def test_dimension_values(filled: MetricsStore) -> None:
     assert bad["parameter"] == "name" and "cdn" in bad["allowed"]
 
 
+def test_dimension_sets_listed(filled: MetricsStore) -> None:
+    body = get(filled, "/v1/dimensions")
+    assert body["windows"] == ["10s", "1m"] and body["default_window"] == "10s"
+    assert ["cdn", "country", "device_type"] in body["dimension_sets"]["10s"]
+    assert {"cdn", "property", "asn"} <= set(body["dimensions"])
+
+
 def test_top_errors(filled: MetricsStore) -> None:
     body = get(filled, "/v1/errors?from=-1h")
     codes = [e["code"] for e in body["errors"]]

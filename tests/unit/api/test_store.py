@@ -82,5 +82,5 @@ def test_reopen_knows_dimension_sets(tmp_path: Path) -> None:
 def test_prune_by_age(store: MetricsStore) -> None:
     day = 86_400_000
     fill(store, [window(NOW - 40 * day, {}), window(NOW, {})], [view("old", NOW - 40 * day)])
-    assert store.prune(30, now_ms=NOW) == 2
+    assert store.prune(30) == 2
     assert store.query("SELECT count(*) FROM windows") == [(1,)]
