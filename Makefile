@@ -25,11 +25,14 @@ demo: setup ## Set up, then run the pipeline locally
 	$(BIN)/playpipe topics apply
 	$(BIN)/playpipe kafka status
 
-test: setup test-web ## Run the whole suite (starts and stops its own Kafka)
+test: setup test-web test-dashboard ## Run the whole suite (starts and stops its own Kafka)
 	$(BIN)/pytest -m "not slow"
 
 test-web: ## The web SDK: typecheck, unit tests, real-browser tests, bundle sizes
 	cd sdk/web && npm ci --no-audit --no-fund && npm run check
+
+test-dashboard: ## The dashboard: typecheck, committed bundle up to date, browser-test deps
+	cd src/playpipe/dashboard/web && npm ci --no-audit --no-fund && npm run check
 
 test-unit: setup ## Unit tests only (no Kafka)
 	$(BIN)/pytest tests/unit
@@ -55,4 +58,4 @@ stop: ## Stop the local Kafka started by `make demo`
 clean: stop ## Remove the venv and local data
 	rm -rf $(VENV) .playpipe .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help setup demo test test-web test-unit soak lint format bench stop clean
+.PHONY: help setup demo test test-web test-dashboard test-unit soak lint format bench stop clean
