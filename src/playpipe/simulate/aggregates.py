@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from operator import add
 
 import msgspec
 
@@ -159,54 +160,70 @@ Key = tuple[int, int, tuple[str | int | None, ...], int]
 
 
 class WindowAccumulator:
-    """Adds views one by one; :meth:`records` gives the window truth."""
+    """Adds views one by one; :meth:`records` gives the window truth.
+
+    A view's contributions are added once per window size under its *fine key* (its values
+    of every dimension any dimension set uses); :meth:`records` rolls the fine keys up into
+    each dimension set. Every view has one fine key, so distinct-view counts add up exactly.
+    """
 
     def __init__(self, windows_ms: Sequence[int], dimension_sets: Sequence[Sequence[str]]) -> None:
         self.windows_ms = tuple(windows_ms)
         self.dimension_sets = tuple(tuple(d) for d in dimension_sets)
-        self.groups: dict[tuple[int, int, tuple[str | int | None, ...]], dict[int, Cell]] = {}
-        self.startups: dict[Key, list[int]] = {}
+        self.fine_names = tuple(dict.fromkeys(n for names in self.dimension_sets for n in names))
+        self._projections = [
+            tuple(self.fine_names.index(n) for n in names) for names in self.dimension_sets
+        ]
+        self.fine: dict[tuple[int, tuple[str | int | None, ...]], dict[int, Cell]] = {}
+        self.startups: dict[tuple[int, tuple[str | int | None, ...], int], list[int]] = {}
 
     def add(self, tl: Timeline, truth: ViewTruth) -> None:
-        """Add one view's contributions to every window size and dimension set."""
-        groups = self.groups
+        """Add one view's contributions to every window size."""
+        values = tuple(tl.dims.get(name) for name in self.fine_names)
         for size in self.windows_ms:
-            view_cells = _view_cells(tl, truth, size)
-            sparse = [
-                (start, [(i, v) for i, v in enumerate(c) if v]) for start, c in view_cells.items()
-            ]
-            startup_at = None
+            group = self.fine.get((size, values))
+            if group is None:
+                group = self.fine[(size, values)] = {}
+            for start, cell in _view_cells(tl, truth, size).items():
+                total = group.get(start)
+                if total is None:
+                    group[start] = cell
+                else:
+                    for i, v in enumerate(cell):
+                        if v:
+                            total[i] += v
             if tl.first_frame is not None and truth.startup_time_ms is not None:
-                startup_at = tl.first_frame[0] - tl.first_frame[0] % size
-            for d, dims in enumerate(self.dimension_sets):
-                values = tuple(tl.dims.get(name) for name in dims)
-                group = groups.get((size, d, values))
-                if group is None:
-                    group = groups[(size, d, values)] = {}
-                for start, pairs in sparse:
-                    total = group.get(start)
-                    if total is None:
-                        total = group[start] = [0] * _FIELDS
-                    for i, v in pairs:
-                        total[i] += v
-                if startup_at is not None and truth.startup_time_ms is not None:
-                    key = (size, d, values, startup_at)
-                    self.startups.setdefault(key, []).append(truth.startup_time_ms)
+                at = tl.first_frame[0] - tl.first_frame[0] % size
+                self.startups.setdefault((size, values, at), []).append(truth.startup_time_ms)
 
     def add_all(self, views: Iterable[tuple[Timeline, ViewTruth]]) -> None:
         for tl, truth in views:
             self.add(tl, truth)
 
+    def _rolled_up(self) -> tuple[dict[Key, Cell], dict[Key, list[int]]]:
+        cells: dict[Key, Cell] = {}
+        startups: dict[Key, list[int]] = {}
+        for d, projection in enumerate(self._projections):
+            for (size, fine), group in self.fine.items():
+                values = tuple(fine[i] for i in projection)
+                for start, cell in group.items():
+                    key = (size, d, values, start)
+                    total = cells.get(key)
+                    if total is None:
+                        cells[key] = list(cell)
+                    else:
+                        total[:] = map(add, total, cell)
+            for (size, fine, start), samples in self.startups.items():
+                key = (size, d, tuple(fine[i] for i in projection), start)
+                startups.setdefault(key, []).extend(samples)
+        return cells, startups
+
     def records(self) -> list[WindowTruth]:
         """Every window record, sorted by size, dimension set, window start, values."""
-        cells = {
-            (size, d, values, start): cell
-            for (size, d, values), group in self.groups.items()
-            for start, cell in group.items()
-        }
+        cells, startups = self._rolled_up()
         order = sorted(cells, key=lambda k: (k[0], k[1], k[3], repr(k[2])))
         return [
-            _record(key, self.dimension_sets[key[1]], cells[key], self.startups.get(key, []))
+            _record(key, self.dimension_sets[key[1]], cells[key], startups.get(key, []))
             for key in order
         ]
 
