@@ -68,6 +68,8 @@ def _choose_dim_set(store: MetricsStore, q: MetricsQuery, access: Access) -> str
     if access.restricted:
         needed.add("property")
     stored = store.dim_sets.get(q.window, set())
+    if not stored:  # nothing stored for this window yet: an empty answer, not an error
+        return dim_set_of(needed)
     exact = dim_set_of(needed)
     if exact in stored:
         return exact

@@ -35,6 +35,12 @@ def test_series_of_all_views(filled: MetricsStore) -> None:
     assert series["values"]["rebuffer_ratio"] == pytest.approx([r for _, r in stored])
 
 
+def test_empty_store_answers_empty(store: MetricsStore) -> None:
+    body = get(store, "/v1/metrics?by=cdn&filter=country:FR")
+    assert body["series"] == [] and body["groups_total"] == 0
+    assert get(store, "/v1/views")["views"] == []
+
+
 def test_breakdown_uses_the_exact_set(filled: MetricsStore) -> None:
     body = get(filled, f"/v1/metrics?name=attempts&by=cdn&{RANGE}")
     assert body["dimension_set"] == ["cdn"] and body["exact"] is True
@@ -256,3 +262,15 @@ def test_token_without_a_property_set_is_refused(filled: MetricsStore) -> None:
     response = api.get("/v1/metrics?by=cdn", {"Authorization": "Bearer a-only"})
     assert response.status_code == 403
     assert "property" in response.json()["message"]
+
+
+def test_openapi_documents_every_route(store: MetricsStore) -> None:
+    from pathlib import Path
+
+    from starlette.routing import Route
+
+    spec = (Path(__file__).resolve().parents[3] / "docs" / "openapi.yaml").read_text()
+    routes = [r.path for r in client(store).app.routes if isinstance(r, Route)]
+    assert len(routes) >= 9
+    for path in routes:
+        assert f"\n  {path}:\n" in spec, path
