@@ -136,6 +136,13 @@ class _Pacer:
         while self.tasks:
             await asyncio.gather(*list(self.tasks))
 
+    async def cancel(self) -> None:
+        """Stop what is still in flight (after an error or a cancellation)."""
+        pending = list(self.tasks)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
 
 def _progress(enabled: bool, console: Console) -> Progress:
     return Progress(
@@ -200,10 +207,10 @@ async def run_simulation_async(
     )
     sender = Sender(http, collector_url, property_key, o, wall_clock=wall_clock)
     console = console or Console(stderr=True)
+    pacer = _Pacer(sender, gen.start_ms, time_scale, o.max_in_flight)
     try:
         with _progress(progress, console) as bar:
             task = bar.add_task("simulate", total=span, facts="")
-            pacer = _Pacer(sender, gen.start_ms, time_scale, o.max_in_flight)
             for batch in gen:
                 await pacer.dispatch(batch)
                 s = sender.stats
@@ -216,6 +223,7 @@ async def run_simulation_async(
             await pacer.drain()
             bar.update(task, completed=span)
     finally:
+        await pacer.cancel()
         if own_client:
             await http.aclose()
     files = gen.write_truth(truth_path) if truth_path is not None else None

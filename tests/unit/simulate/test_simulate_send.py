@@ -356,3 +356,23 @@ def test_skewed_clocks_truth_recomputed_on_event_ts_is_exact(tmp_path: Path) -> 
     ]
     assert max(abs(o) for o in offsets) < 1_500  # never the minutes or hours of clock error
     assert any(o != 0 for o in offsets)
+
+
+def test_cancelling_a_run_leaves_nothing_running(receiver: Callable[..., Receiver]) -> None:
+    server = receiver(lambda n: (202, {}))
+
+    async def cancel_soon() -> None:
+        run = asyncio.create_task(
+            run_simulation_async(server.url, 20, 600, 100, seed=4, truth_path=None, progress=False)
+        )
+        for _ in range(100):  # until it has started sending
+            await asyncio.sleep(0.05)
+            if server.received:
+                break
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+
+    asyncio.run(cancel_soon())
+    assert server.received  # it had started sending
