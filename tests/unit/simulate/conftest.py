@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
 from playpipe.dictionary import Event
-from playpipe.simulate import Generation, ScheduledBatch, generate
+from playpipe.simulate import Generation, ScheduledBatch, WindowTruth, generate
 from playpipe.simulate.options import DegradeSpec
 
 
@@ -15,6 +15,13 @@ from playpipe.simulate.options import DegradeSpec
 class Run:
     gen: Generation
     batches: list[ScheduledBatch]
+    _windows: list[WindowTruth] = field(default_factory=list)
+
+    def windows(self) -> list[WindowTruth]:
+        """The window truth, computed once."""
+        if not self._windows:
+            self._windows = self.gen.windows()
+        return self._windows
 
     def events(self) -> list[Event]:
         """Every generated event once (lost ones included, duplicate copies excluded)."""

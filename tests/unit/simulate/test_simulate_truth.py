@@ -149,7 +149,7 @@ def _view_totals(run: Run) -> dict[str, int]:
 
 
 def test_windows_add_up_to_the_views(run: Run) -> None:
-    windows = run.gen.windows()
+    windows = run.windows()
     totals = _view_totals(run)
     options = SimOptions()
     for size in options.windows_ms:
@@ -163,7 +163,7 @@ def test_windows_add_up_to_the_views(run: Run) -> None:
 
 def test_window_metrics_follow_their_definitions(run: Run) -> None:
     by_cdn: dict[tuple[int, int], list[object]] = defaultdict(list)
-    for w in run.gen.windows():
+    for w in run.windows():
         if w.dimensions == ["cdn"]:
             by_cdn[(w.window_ms, w.start_ms)].append(w)
         assert w.window == window_label(w.window_ms)
@@ -187,7 +187,7 @@ def test_concurrency_counts_distinct_views(run: Run) -> None:
     size = 60_000
     windows = {
         w.start_ms: w.concurrent_viewers
-        for w in run.gen.windows()
+        for w in run.windows()
         if w.window_ms == size and w.dimensions == []
     }
     probe = sorted(windows)[len(windows) // 2]
