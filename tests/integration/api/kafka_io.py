@@ -138,6 +138,21 @@ class ApiProcess:
         return code
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        """Stop the server and its worker: SIGTERM to the process group, SIGKILL if it lingers."""
+        import os
+        import signal
+
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            self.proc.poll()  # reap the main process so that only live members remain
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
