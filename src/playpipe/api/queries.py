@@ -67,7 +67,7 @@ def _choose_dim_set(store: MetricsStore, q: MetricsQuery, access: Access) -> str
     needed = set(q.by) | set(q.filters)
     if access.restricted:
         needed.add("property")
-    stored = store.dim_sets.get(q.window, set())
+    stored = store.dim_sets.get(q.window, frozenset())
     if not stored:  # nothing stored for this window yet: an empty answer, not an error
         return dim_set_of(needed)
     exact = dim_set_of(needed)

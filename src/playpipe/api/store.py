@@ -209,9 +209,11 @@ class MetricsStore:
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._known_lock = threading.Lock()
-        self.dim_sets: dict[str, set[str]] = {}
+        # Replaced whole, never changed in place, so readers in other threads can iterate.
+        self.dim_sets: dict[str, frozenset[str]] = {}
         """Window name → the dimension sets stored for it."""
-        self.dimension_names: set[str] = set(STANDARD_DIMENSIONS)
+        self.dimension_names: frozenset[str] = frozenset(STANDARD_DIMENSIONS)
+        """Standard dimensions and every custom one seen."""
         self._load_known()
 
     @classmethod
@@ -224,12 +226,20 @@ class MetricsStore:
         for window, dims in rows:
             self._note_dim_set(window, dims)
         keys = self._con.execute("SELECT DISTINCT unnest(map_keys(dims)) FROM views").fetchall()
-        self.dimension_names.update(k for (k,) in keys)
+        self._note_names(k for (k,) in keys)
 
     def _note_dim_set(self, window: str, dims: str) -> None:
         with self._known_lock:
-            self.dim_sets.setdefault(window, set()).add(dims)
-            self.dimension_names.update(n for n in dims.split(",") if n)
+            known = self.dim_sets.get(window, frozenset())
+            if dims not in known:
+                self.dim_sets = {**self.dim_sets, window: known | {dims}}
+        self._note_names(n for n in dims.split(",") if n)
+
+    def _note_names(self, names: Iterable[str]) -> None:
+        with self._known_lock:
+            new = set(names) - self.dimension_names
+            if new:
+                self.dimension_names = self.dimension_names | new
 
     # -- reading ------------------------------------------------------------------------
     def reader(self) -> duckdb.DuckDBPyConnection:
@@ -281,9 +291,7 @@ class MetricsStore:
                 raise
         for w in changed_windows:
             self._note_dim_set(w.window, dim_set_of(w.dimensions))
-        with self._known_lock:
-            for v, _ in views.values():
-                self.dimension_names.update(v.custom)
+        self._note_names(name for v, _ in views.values() for name in v.custom)
         return WriteResult(changed_windows, changed_views)
 
     def _fresh_windows(self, windows: dict[str, WindowIn]) -> list[WindowIn]:
