@@ -10,6 +10,7 @@ exactly, whatever the order batches are consumed in.
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,10 +23,22 @@ from playpipe.simulate.files import TruthFiles, write_truth
 from playpipe.simulate.options import DEFAULT_START_MS, DegradeSpec, SimOptions
 from playpipe.simulate.player import PlayedView, play_view
 from playpipe.simulate.population import GRID_MS, Quality, draw_view, draw_viewer, grid
-from playpipe.simulate.timeline import Timeline
+from playpipe.simulate.timeline import BatchFlags, Timeline
 from playpipe.simulate.truth import ViewTruth, view_truth
 
 __all__ = ["Generation", "GenerationStats", "generate"]
+
+
+def _arrival_order(flags: BatchFlags, sends: list[int]) -> None:
+    """Count the view's delivered batches (``sends`` in flush order) that left after a batch
+    with later events, and those that left after the batch with its last event."""
+    later = math.inf
+    for send in reversed(sends):
+        if send > later:
+            flags.batches_reordered += 1
+        later = min(later, send)
+    if sends:
+        flags.batches_after_end = sum(1 for send in sends[:-1] if send > sends[-1])
 
 
 def _send_order(batch: ScheduledBatch) -> int:
@@ -208,6 +221,7 @@ class Generation:
 
     def _record(self, played: list[PlayedView], batches: list[ScheduledBatch]) -> None:
         flags = {view.timeline.view_id: view.timeline.flags for view in played}
+        sends: dict[str, list[int]] = {view_id: [] for view_id in flags}
         stats = self.stats
         for batch in batches:
             first = batch.events[0].view_id
@@ -227,6 +241,8 @@ class Generation:
                 if batch.lost:
                     f.batches_lost += 1
                     f.events_lost += count
+                else:
+                    sends[view_id].append(batch.send_ms)
             if batch.duplicate:
                 stats.duplicate_batches += 1
             else:
@@ -235,6 +251,8 @@ class Generation:
                     stats.lost_batches += 1
                     stats.lost_events += len(batch.events)
         stats.viewers += 1
+        for view_id, times in sends.items():
+            _arrival_order(flags[view_id], times)
         for view in played:
             truth = view_truth(view.timeline)
             self.timelines.append(view.timeline)

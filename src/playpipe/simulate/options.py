@@ -16,11 +16,10 @@ DEFAULT_DIMENSION_SETS: tuple[tuple[str, ...], ...] = (
     ("cdn",),
     ("country",),
     ("device_type",),
-    ("stream_type",),
-    ("content_id",),
-    ("cdn", "country"),
+    ("cdn", "country", "device_type"),
 )
-"""Dimension sets of the true window aggregates; ``()`` is the whole population."""
+"""Dimension sets of the true window aggregates (the aggregator's defaults); ``()`` is the
+whole population."""
 
 
 @dataclass(frozen=True, slots=True)

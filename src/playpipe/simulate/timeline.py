@@ -38,6 +38,11 @@ class BatchFlags:
     batches_lost: int = 0
     batches_duplicated: int = 0
     events_lost: int = 0
+    batches_reordered: int = 0
+    """Delivered batches sent after a batch holding later events of the view."""
+    batches_after_end: int = 0
+    """Delivered batches sent after the batch holding the view's last event: a pipeline that
+    closes the view on ``view_end`` may count their events late."""
 
 
 @dataclass(slots=True)

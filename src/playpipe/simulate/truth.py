@@ -97,6 +97,8 @@ class ViewTruth(msgspec.Struct, kw_only=True):
     batches_lost: int
     batches_duplicated: int
     events_lost: int
+    batches_reordered: int
+    batches_after_end: int
     complete: bool
     """No batch of this view was lost: the pipeline saw every event."""
 
@@ -233,5 +235,7 @@ def view_truth(tl: Timeline) -> ViewTruth:
         batches_lost=flags.batches_lost,
         batches_duplicated=flags.batches_duplicated,
         events_lost=flags.events_lost,
+        batches_reordered=flags.batches_reordered,
+        batches_after_end=flags.batches_after_end,
         complete=flags.batches_lost == 0,
     )

@@ -135,6 +135,9 @@ def test_batches_come_in_send_order_and_some_out_of_order(run: Run) -> None:
             overtaken += 1
         last_flush[b.viewer_id] = max(b.flush_ms, last_flush.get(b.viewer_id, -1))
     assert overtaken > 10
+    views = run.gen.views
+    assert sum(v.batches_reordered for v in views) >= sum(v.batches_after_end for v in views) > 0
+    assert all(v.batches_after_end <= v.batches_reordered for v in views)
 
 
 def test_lost_and_duplicate_shares(run: Run) -> None:
