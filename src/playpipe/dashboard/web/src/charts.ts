@@ -51,7 +51,7 @@ export const CHARTS: ChartDef[] = [
     id: "rebuffer",
     title: "Rebuffer ratio",
     unit: "fraction",
-    axis: "% of playing + rebuffering time",
+    axis: "% of playback time",
     lines: [{ metric: "rebuffer_ratio", label: "Rebuffer ratio", color: ORANGE }],
   },
   {
@@ -115,6 +115,7 @@ function options(def: ChartDef, width: number): uPlot.Options {
   return {
     width,
     height: 190,
+    padding: [12, 28, 0, 0],
     scales: {
       x: { time: true },
       y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },

@@ -97,6 +97,7 @@ try {
   check("filter chip shown", (await page.textContent("#filters")).includes("cdn = fastly"));
   const rows = await page.$$eval("#views tbody tr.pick td:nth-child(8)", (tds) => tds.map((t) => t.textContent));
   check("view list filtered too", rows.length > 0 && rows.every((c) => c === "fastly"), rows.join(","));
+  await page.evaluate(() => window.scrollTo(0, 0));
   const filteredShot = join(artifacts, "dashboard-filtered.png");
   await page.screenshot({ path: filteredShot, fullPage: true });
   report.screenshots.push(filteredShot);
