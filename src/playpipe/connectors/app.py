@@ -8,6 +8,7 @@ naming the connector, the key and the fix.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from confluent_kafka import Consumer, Producer
@@ -93,10 +94,18 @@ def prepare_topics(config: Config, settings: ConnectorConfig) -> str:
     return source
 
 
-def start(config: Config, settings: ConnectorConfig) -> Connector[Any]:
-    """The connector, set up and healthy; raises ``ConfigError`` otherwise."""
+def create(config: Config, settings: ConnectorConfig) -> Connector[Any]:
+    """The connector, its filter and field selection checked; not yet set up."""
     connector = registry.create(settings, config)
     check_settings(settings, connector)
+    return connector
+
+
+def start(
+    config: Config, settings: ConnectorConfig, connector: Connector[Any] | None = None
+) -> Connector[Any]:
+    """The connector, set up and healthy; raises ``ConfigError`` otherwise."""
+    connector = connector or create(config, settings)
     try:
         connector.setup()
         connector.healthcheck()
@@ -108,8 +117,9 @@ def start(config: Config, settings: ConnectorConfig) -> Connector[Any]:
 
 def build_runtime(config: Config, settings: ConnectorConfig) -> Runtime:
     """Everything ``playpipe connect`` runs, checked and connected, not yet consuming."""
+    connector = create(config, settings)
     source = prepare_topics(config, settings)
-    connector = start(config, settings)
+    connector = start(config, settings, connector)
     consumer = Consumer(
         consumer_config(
             config.kafka, group_id(config, settings.name), **{"enable.auto.commit": False}
@@ -130,10 +140,20 @@ def _readiness(connector: Connector[Any]) -> str | None:
     return None
 
 
-def run_connector(config: Config, name: str, install_signals: bool = True) -> None:
-    """Run connector ``name`` of ``config`` until SIGTERM / SIGINT (``playpipe connect``)."""
+def run_connector(
+    config: Config,
+    name: str,
+    install_signals: bool = True,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run connector ``name`` of ``config`` until SIGTERM / SIGINT (``playpipe connect``).
+
+    ``stop``, when given, ends the run when set (for embedding and tests).
+    """
     settings = find(config.connectors, name)
     runtime = build_runtime(config, settings)
+    if stop is not None:
+        runtime.stop = stop
     server = None
     if settings.metrics_port:
         server = HealthServer(settings.metrics_port, lambda: _readiness(runtime.connector))

@@ -114,10 +114,11 @@ class TableShape:
             )
         names.append("record")
         exprs.append("d")
+        aliased = [f"{e} AS {n}" for e, n in zip(exprs, names, strict=True)]
         key = ", ".join(f'"{k}"' for k in self.key)
         # One row per key and batch (the latest read wins), or the upsert would hit it twice.
         select = (
-            f"SELECT DISTINCT ON ({key}) * FROM (SELECT {', '.join(exprs)}, {ORIGIN} "
+            f"SELECT DISTINCT ON ({key}) * FROM (SELECT {', '.join(aliased)}, {ORIGIN} "
             f"FROM {source}) s ORDER BY {key}, _partition, _offset DESC"
         )
         updates = ", ".join(

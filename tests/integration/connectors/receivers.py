@@ -7,8 +7,10 @@ back on the same port (an outage), slow it down, or script answers.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +44,8 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
     thread: threading.Thread | None = None
+    down: bool = False
+    sockets: set[Any] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -53,7 +57,15 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                with owner.lock:
+                    owner.sockets.add(self.connection)
+
             def _serve(self) -> None:
+                if owner.down:  # taken down: drop the kept-alive connection, answer nothing
+                    self.close_connection = True
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 body = (
@@ -79,6 +91,7 @@ class Receiver:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
+        self.down = False
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -88,10 +101,16 @@ class Receiver:
 
     def stop(self) -> None:
         """Take the server down: connections are refused until :meth:`start` again."""
+        self.down = True
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+        with self.lock:
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self.sockets.clear()
 
     def posts(self) -> list[Request]:
         with self.lock:
