@@ -483,7 +483,15 @@ def dlq_replay(
 
 @app.command("aggregate")
 def aggregate(
-    bootstrap_servers: BootstrapOption = None, metrics_port: MetricsPortOption = 0
+    bootstrap_servers: BootstrapOption = None,
+    metrics_port: MetricsPortOption = 0,
+    idle_speed: Annotated[
+        float,
+        typer.Option(
+            help="When no events arrive, event time moves on this many times faster than the "
+            "wall clock, so windows and silent views still close (replays and tests: > 1).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Sessionize views and compute windowed QoE: `<prefix>.events` to views and metrics.
 
@@ -498,7 +506,62 @@ def aggregate(
 
     cfg = load_config(bootstrap_servers)
     serve_metrics(metrics_port)
-    run_aggregator(cfg, cfg.streams)
+    run_aggregator(cfg, cfg.streams, idle_speed=idle_speed)
+
+
+# -- simulator -------------------------------------------------------------------------------
+@app.command("simulate")
+def simulate(
+    collector: Annotated[str, typer.Option(help="Collector base URL.")] = "http://127.0.0.1:8080",
+    viewers: Annotated[int, typer.Option(help="Viewers watching at once (viewer slots).")] = 200,
+    duration: Annotated[float, typer.Option(help="Seconds of simulated time.")] = 600.0,
+    time_scale: Annotated[
+        float, typer.Option(help="Simulated seconds per real second (1 = real time).")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed plays the same views.")] = 1,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the true view records here (JSONL), windows and timelines beside it."
+        ),
+    ] = None,
+    key: Annotated[str, typer.Option(help="Property key sent with every batch.")] = "demo",
+    lost: Annotated[
+        float, typer.Option(help="Share of batches deliberately never sent (0..1).")
+    ] = 0.0,
+    duplicates: Annotated[float, typer.Option(help="Share of batches sent twice (0..1).")] = 0.02,
+    degrade: Annotated[
+        str | None,
+        typer.Option(help="CDN@SECONDS: that CDN gets much worse from then on, e.g. fastly@300."),
+    ] = None,
+) -> None:
+    """Play simulated viewers against a collector, knowing the true QoE of every view.
+
+    Realistic devices, countries, ISPs, CDNs with their own quality, content, ABR, startup,
+    rebuffers, seeks, pauses, ads, failures and abandoned views; batches with jitter,
+    out-of-order arrival, duplicates and optional loss. With `--truth`, the ground truth
+    of every view and window is written for comparison with the pipeline's output.
+    """
+    from playpipe.simulate import DegradeSpec, run_simulation
+
+    try:
+        spec = DegradeSpec.parse(degrade) if degrade else None
+    except ValueError as exc:
+        raise ConfigError(f"--degrade: {exc}") from None
+    summary = run_simulation(
+        collector,
+        viewers,
+        duration,
+        time_scale,
+        seed,
+        truth,
+        property_key=key,
+        lost_batch_share=lost,
+        duplicate_share=duplicates,
+        degrade=spec,
+    )
+    if not summary.complete:
+        raise typer.Exit(1)
 
 
 # -- schema --------------------------------------------------------------------------------

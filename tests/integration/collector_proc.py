@@ -23,7 +23,12 @@ class CollectorProcess:
     """``playpipe collect --open`` on a free port, with its own spool folder and topics."""
 
     def __init__(
-        self, bootstrap: str, prefix: str, spool_dir: Path, produce_timeout_ms: int = 1500
+        self,
+        bootstrap: str,
+        prefix: str,
+        spool_dir: Path,
+        produce_timeout_ms: int = 1500,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -34,6 +39,7 @@ class CollectorProcess:
             "PLAYPIPE_TOPICS_PREFIX": prefix,
             "PLAYPIPE_COLLECTOR_SPOOL_DIR": str(spool_dir),
             "PLAYPIPE_COLLECTOR_PRODUCE_TIMEOUT_MS": str(produce_timeout_ms),
+            **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
 

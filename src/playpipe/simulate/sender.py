@@ -92,6 +92,9 @@ class Sender:
         self.wall_clock = wall_clock
         self.jitter = jitter or random.Random()
         self.stats = SendStats()
+        # Like a player SDK, a viewer has one request in flight at a time: its batches
+        # leave in order (lock, number of batches holding or waiting for it).
+        self._viewers: dict[str, tuple[asyncio.Lock, int]] = {}
 
     def backoff_s(self, attempt: int) -> float:
         """Exponential backoff with jitter for attempt ``attempt`` (1 = after the first)."""
@@ -100,12 +103,25 @@ class Sender:
         return ceiling * self.jitter.uniform(0.5, 1.0)
 
     async def send(self, batch: ScheduledBatch) -> bool:
-        """Deliver one batch, retrying as needed; True when the collector accepted it."""
-        self.stats.in_flight += 1
+        """Deliver one batch, retrying as needed; True when the collector accepted it.
+
+        Batches of one viewer are sent one after the other, never side by side.
+        """
+        lock, users = self._viewers.get(batch.viewer_id, (asyncio.Lock(), 0))
+        self._viewers[batch.viewer_id] = (lock, users + 1)
         try:
-            return await self._send(batch)
+            async with lock:
+                self.stats.in_flight += 1
+                try:
+                    return await self._send(batch)
+                finally:
+                    self.stats.in_flight -= 1
         finally:
-            self.stats.in_flight -= 1
+            lock, users = self._viewers[batch.viewer_id]
+            if users == 1:
+                del self._viewers[batch.viewer_id]
+            else:
+                self._viewers[batch.viewer_id] = (lock, users - 1)
 
     async def _send(self, batch: ScheduledBatch) -> bool:
         o, stats = self.options, self.stats

@@ -61,6 +61,7 @@ class Aggregator:
         settings: AggregationSettings,
         checkpoint_s: float = 2.0,
         idle_s: float = 3.0,
+        idle_speed: float = 1.0,
     ) -> None:
         self.config = config
         self.settings = settings
@@ -70,6 +71,7 @@ class Aggregator:
         self.state_topic = topic_name(config, "aggregator.state")
         self.checkpoint_s = checkpoint_s
         self.idle_s = idle_s
+        self.idle_speed = idle_speed
         self.parts: dict[int, _Partition] = {}
         self._last_checkpoint = 0.0
         self._late = telemetry.discarded_events.labels("aggregator-late")
@@ -128,7 +130,7 @@ class Aggregator:
             if part.max_ts > -(2**62) and idle > self.idle_s:
                 if part.idle_base_ts is None:
                     part.idle_base_ts = part.max_ts
-                watermark = part.idle_base_ts + int((idle - self.idle_s) * 1000)
+                watermark = part.idle_base_ts + int((idle - self.idle_s) * 1000 * self.idle_speed)
                 outputs += self._emit(part.agg.advance(watermark), part.agg, partition)
         if now_s - self._last_checkpoint >= self.checkpoint_s:
             self._last_checkpoint = now_s
@@ -173,7 +175,10 @@ class Aggregator:
 
 
 def run_aggregator(
-    config: Config, settings: AggregationSettings, install_signals: bool = True
+    config: Config,
+    settings: AggregationSettings,
+    install_signals: bool = True,
+    idle_speed: float = 1.0,
 ) -> None:
     """Run the aggregator and the window merger side by side until SIGTERM/SIGINT."""
     import threading
@@ -181,7 +186,7 @@ def run_aggregator(
     from playpipe.streams.merger import WindowMerger
     from playpipe.streams.runner import StreamRunner
 
-    aggregator = Aggregator(config, settings)
+    aggregator = Aggregator(config, settings, idle_speed=idle_speed)
     merger = WindowMerger(config, settings)
     prefix = config.topics.prefix
     runners = [
