@@ -19,25 +19,24 @@ import orjson
 from playpipe.connectors import http
 from playpipe.connectors.base import Connector, HealthcheckError, Record, WriteResult
 from playpipe.connectors.settings import DatadogSettings
+from playpipe.connectors.shapes import WINDOW_FIELDS, window_key
 
 SERIES_MAX_BYTES = 500 * 1000
 LOGS_MAX_BYTES = 5 * 1000 * 1000
 LOGS_MAX_ITEMS = 1000
 GAUGE = 3
-WINDOW_KEYS = frozenset({"window_start", "window_size_ms", "dimensions", "timestamp"})
 
 
 def series_of(data: dict[str, Any], prefix: str, tags: list[str]) -> list[dict[str, Any]]:
     """One gauge series per numeric field of a window record."""
-    start = data.get("window_start")
-    if not isinstance(start, int):
+    start, size, dims = window_key(data)
+    if start is None:
         return []
-    dims = data.get("dimensions") or {}
     all_tags = [*tags, *(f"{k}:{v}" for k, v in sorted(dims.items()) if v is not None)]
-    interval = int(data.get("window_size_ms") or 0) // 1000 or None
+    interval = (size or 0) // 1000 or None
     out = []
     for name, value in data.items():
-        if name in WINDOW_KEYS or isinstance(value, bool) or not isinstance(value, int | float):
+        if name in WINDOW_FIELDS or isinstance(value, bool) or not isinstance(value, int | float):
             continue
         item: dict[str, Any] = {
             "metric": f"{prefix}.{name}",

@@ -19,6 +19,7 @@ import orjson
 from playpipe.connectors import http
 from playpipe.connectors.base import Connector, HealthcheckError, Record, WriteResult
 from playpipe.connectors.settings import ElasticsearchSettings
+from playpipe.connectors.shapes import window_key
 from playpipe.errors import BackpressureError, DeliveryError, TerminalError, TransientError
 
 
@@ -27,7 +28,7 @@ def document_id(topic: str, data: dict[str, Any]) -> str | None:
     if topic == "views":
         return data.get("view_id")
     if topic.startswith("metrics."):
-        key = [data.get("window_start"), data.get("window_size_ms"), data.get("dimensions")]
+        key = list(window_key(data))
         return hashlib.sha1(orjson.dumps(key, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return data.get("event_id")
 

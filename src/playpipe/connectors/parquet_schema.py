@@ -16,6 +16,7 @@ import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 from msgspec import inspect
 
+from playpipe.connectors.shapes import window_key
 from playpipe.dictionary import BaseEvent
 
 TIMESTAMPS = frozenset({"client_ts", "received_at", "event_ts", "timestamp"})
@@ -88,13 +89,15 @@ class RowShaper:
 
     def __call__(self, data: dict[str, Any]) -> dict[str, Any]:
         if not self.events:
-            row = {k: data.get(k) for k in self.known if k != "record"}
-            if isinstance(row.get("dimensions"), dict):
-                row["dimensions"] = orjson.dumps(
-                    row["dimensions"], option=orjson.OPT_SORT_KEYS
-                ).decode()
-            row["record"] = orjson.dumps(data).decode()
-            return row
+            start, size, dims = window_key(data)
+            return {
+                "view_id": data.get("view_id"),
+                "window_start": start,
+                "window_size_ms": size,
+                "dimensions": orjson.dumps(dims, option=orjson.OPT_SORT_KEYS).decode(),
+                "timestamp": data.get("timestamp"),
+                "record": orjson.dumps(data).decode(),
+            }
         row = data
         custom = data.get("custom")
         if custom is not None and not isinstance(custom, str):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from msgspec import inspect
 
+from playpipe.connectors.shapes import WINDOW_SIZE, WINDOW_START, json_coalesce
 from playpipe.dictionary import BaseEvent
 
 TIMESTAMP_FIELDS = frozenset({"client_ts", "received_at", "event_ts", "timestamp"})
@@ -154,9 +155,10 @@ def shape_for(topic: str) -> TableShape:
         views = (Column("view_id", "text"), Column("timestamp", "timestamptz"))
         return TableShape("views", ("view_id",), views)
     if topic.startswith("metrics."):
+        start, size = json_coalesce(WINDOW_START), json_coalesce(WINDOW_SIZE)
         cols = (
-            Column("window_start", "timestamptz"),
-            Column("window_size_ms", "bigint"),
+            Column("window_start", "timestamptz", f"to_timestamp(({start})::bigint / 1000.0)"),
+            Column("window_size_ms", "bigint", f"({size})::bigint"),
             Column("dimensions", "jsonb", "COALESCE(d->'dimensions', '{}'::jsonb)"),
             Column("timestamp", "timestamptz"),
         )

@@ -25,6 +25,7 @@ from playpipe.connectors.pg_schema import (
     stage_ddl,
 )
 from playpipe.connectors.settings import PostgresSettings
+from playpipe.connectors.shapes import window_key
 from playpipe.errors import DeliveryError, TerminalError, TransientError
 
 _BAD_DATA = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
@@ -90,9 +91,9 @@ class PostgresConnector(Connector[PostgresSettings]):
             return None if ok else "the record has no event_id (the table's primary key)"
         if self.shape.kind == "views":
             return None if isinstance(data.get("view_id"), str) else "the record has no view_id"
-        for key in ("window_start", "window_size_ms"):
-            if not isinstance(data.get(key), int):
-                return f"the record has no integer `{key}`"
+        start, size, _ = window_key(data)
+        if start is None or size is None:
+            return "the record has no integer `window_start_ms` and `size_ms`"
         return None
 
     def write(self, batch: list[Record]) -> WriteResult | None:

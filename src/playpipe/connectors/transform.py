@@ -16,7 +16,7 @@ from playpipe.connectors.paths import MISSING, PathTree, check_path, get_path, s
 from playpipe.connectors.settings import ConnectorSettings, FieldSelection
 
 TIMESTAMP_SOURCES: dict[str, tuple[str, ...]] = {
-    "event": ("event_ts", "received_at", "client_ts"),
+    "event": ("event_ts", "received_at", "client_ts", "window_start_ms", "end_ms"),
     "server": ("received_at",),
     "client": ("client_ts",),
 }

@@ -3,10 +3,13 @@ Datadog series from metric windows, PostgreSQL upserts of views and corrected wi
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 
 import msgspec
 import psycopg
+import pyarrow.parquet as pq
 import pytest
 
 from playpipe.config import Config
@@ -83,8 +86,11 @@ def test_amplitude_rejections_throttling_and_dedupe(kafka_config: Config) -> Non
 def windows(count: int) -> list[dict]:
     return [
         {
-            "window_start": 1_732_579_200_000 + (i // 3) * 10_000,
-            "window_size_ms": 10_000,
+            "window": "10s",
+            "window_start_ms": 1_732_579_200_000 + (i // 3) * 10_000,
+            "window_end_ms": 1_732_579_200_000 + (i // 3 + 1) * 10_000,
+            "size_ms": 10_000,
+            "revision": 0,
             "dimensions": {"country": ["FR", "DE", "US"][i % 3]},
             "view_id": f"w{i}",
             "plays": i,
@@ -122,7 +128,7 @@ def test_postgres_upserts_views_and_corrected_windows(
     create_topic(kafka_config, "metrics.10s")
     create_topic(kafka_config, "views")
     first = windows(6)
-    corrected = [dict(w, plays=w["plays"] + 100) for w in first[:3]]
+    corrected = [dict(w, plays=w["plays"] + 100, revision=1) for w in first[:3]]
     produce(kafka_config, first, short="metrics.10s")
     produce(kafka_config, corrected, short="metrics.10s")
     views = [{"view_id": f"v{i}", "state": "playing"} for i in range(5)]
@@ -169,3 +175,18 @@ def test_postgres_bad_rows_go_alone_to_the_dlq(kafka_config: Config, postgres_ds
     assert len(dead) == 1 and events[3]["event_id"].encode() in dead[0].value()
     message = parse_headers(dead[0].headers())["playpipe.error.message"]
     assert "PostgreSQL rejected it" in message
+
+
+def test_parquet_windows_keep_their_key_columns(kafka_config: Config, tmp_path: Path) -> None:
+    create_topic(kafka_config, "metrics.10s")
+    produce(kafka_config, windows(9), short="metrics.10s")
+    lake = tmp_path / "lake"
+    table = {"name": "pqm", "type": "parquet", "topic": "metrics.10s", "path": str(lake)}
+    with running(kafka_config, settings(**table)):
+        wait_for(lambda: sum(pq.read_metadata(f).num_rows for f in lake.rglob("*.parquet")) >= 9)
+    rows = [r for f in sorted(lake.rglob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    assert len(rows) == 9
+    assert {json.loads(r["dimensions"])["country"] for r in rows} == {"FR", "DE", "US"}
+    assert all(r["window_size_ms"] == 10_000 and r["window_start"] is not None for r in rows)
+    assert all(json.loads(r["record"])["window"] == "10s" for r in rows)
+    assert {p.parent.name for p in lake.rglob("*.parquet")} == {"hour=00"}

@@ -91,8 +91,9 @@ def test_amplitude_mapping_and_rejections() -> None:
 
 def test_datadog_series_from_a_window() -> None:
     window = {
-        "window_start": 1_700_000_000_000,
-        "window_size_ms": 10_000,
+        "window_start_ms": 1_700_000_000_000,
+        "size_ms": 10_000,
+        "revision": 2,
         "dimensions": {"country": "FR"},
         "plays": 3,
         "rebuffer_ratio": 0.01,
