@@ -49,6 +49,21 @@ class Column:
             return f"NULLIF(d->'{self.name}', 'null'::jsonb)"
         return f"({path})::{self.sql_type}"
 
+    @property
+    def from_row(self) -> str:
+        """SQL reading the column from ``r``, the record populated from the JSON document."""
+        value = f'(r)."{self.name}"'
+        if self.sql_type == "timestamptz":
+            return f"to_timestamp({value} / 1000.0)"
+        if self.sql_type == "jsonb":
+            return f"NULLIF({value}, 'null'::jsonb)"
+        return value
+
+    @property
+    def row_type(self) -> str:
+        """The column's type in the populated record (times stay integer milliseconds)."""
+        return "bigint" if self.sql_type == "timestamptz" else self.sql_type
+
 
 def _sql_type(name: str, tp: inspect.Type) -> str:
     while isinstance(tp, (inspect.Metadata, inspect.UnionType)):
@@ -101,16 +116,14 @@ class TableShape:
         return f"CREATE TABLE IF NOT EXISTS {table} (\n  {body}\n)"
 
     def insert(self, table: str, source: str) -> str:
-        """``INSERT … SELECT`` from ``source``, a relation with ``d jsonb`` and origin columns."""
+        """``INSERT … SELECT`` from ``source`` (see :func:`source`)."""
         names = [f'"{c.name}"' for c in self.columns]
         exprs = [c.expression for c in self.columns]
         if self.kind == "events":
-            known = ", ".join(f"'{c.name}'" for c in self.columns)
-            names.append("extra")
-            exprs.append(f"NULLIF(d - ARRAY[{known}]::text[], '{{}}'::jsonb)")
-            select = f"SELECT {', '.join(exprs)}, {ORIGIN} FROM {source}"
+            exprs = [c.from_row for c in self.columns]
+            select = f"SELECT {', '.join(exprs)}, extra::jsonb, {ORIGIN} FROM {source}"
             return (
-                f"INSERT INTO {table} ({', '.join(names)}, {ORIGIN}) {select} "
+                f"INSERT INTO {table} ({', '.join(names)}, extra, {ORIGIN}) {select} "
                 "ON CONFLICT (event_id) DO NOTHING"
             )
         names.append("record")
@@ -133,20 +146,43 @@ class TableShape:
         )
 
 
-STAGE_COLUMNS = "_topic, _partition, _offset, doc"
-STAGE_SOURCE = "(SELECT doc::jsonb AS d, _topic, _partition, _offset FROM {stage}) staged"
-ROW_SOURCE = (
-    "(SELECT %(doc)s::jsonb AS d, %(topic)s::text AS _topic, "
-    "%(partition)s::integer AS _partition, %(offset)s::bigint AS _offset) staged"
+STAGE_COLUMNS = "_topic, _partition, _offset, extra, doc"
+ORIGIN_PARAMS = (
+    "%(topic)s::text AS _topic, %(partition)s::integer AS _partition, %(offset)s::bigint AS _offset"
 )
 
 
 def stage_ddl(stage: str) -> str:
     """The temporary staging table, emptied at every commit."""
     return (
-        f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
-        "(_topic text, _partition integer, _offset bigint, doc text) ON COMMIT DELETE ROWS"
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} (_topic text, _partition integer, "
+        "_offset bigint, extra text, doc text) ON COMMIT DELETE ROWS"
     )
+
+
+def row_type_ddl(shape: TableShape, name: str) -> str:
+    """A temporary table whose row type ``jsonb_populate_record`` fills (events only)."""
+    cols = ", ".join(f'"{c.name}" {c.row_type}' for c in shape.columns)
+    return f"CREATE TEMP TABLE IF NOT EXISTS {name} ({cols})"
+
+
+def source(shape: TableShape, stage: str | None, row_type: str) -> str:
+    """The relation an insert reads: the staging table, or one row of parameters (``None``).
+
+    Events expose ``r`` (the document populated into ``row_type`` in one pass) and ``extra``;
+    views and windows expose the document as ``d``. ``OFFSET 0`` keeps PostgreSQL from
+    inlining the subquery, which would parse the document once per column.
+    """
+    doc = "doc::jsonb" if stage else "%(doc)s::jsonb"
+    extra = "extra" if stage else "%(extra)s AS extra"
+    origin = ORIGIN if stage else ORIGIN_PARAMS
+    value = (
+        f"jsonb_populate_record(NULL::{row_type}, {doc}) AS r"
+        if shape.kind == "events"
+        else f"{doc} AS d"
+    )
+    tail = f" FROM {stage} OFFSET 0" if stage else ""
+    return f"(SELECT {value}, {extra}, {origin}{tail}) staged"
 
 
 def shape_for(topic: str) -> TableShape:

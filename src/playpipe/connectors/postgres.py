@@ -17,11 +17,11 @@ from psycopg import sql
 
 from playpipe.connectors.base import Connector, HealthcheckError, Record, WriteResult
 from playpipe.connectors.pg_schema import (
-    ROW_SOURCE,
     STAGE_COLUMNS,
-    STAGE_SOURCE,
     default_table,
+    row_type_ddl,
     shape_for,
+    source,
     stage_ddl,
 )
 from playpipe.connectors.settings import PostgresSettings
@@ -31,11 +31,22 @@ from playpipe.errors import DeliveryError, TerminalError, TransientError
 _BAD_DATA = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
 
 
-def copy_line(record: Record) -> bytes:
-    """One line of COPY text format: origin, then the record as JSON (backslashes doubled)."""
+def extra_of(data: dict[str, Any], known: frozenset[str]) -> bytes | None:
+    """Fields without a column of their own, as JSON (``None`` when there are none)."""
+    unknown = data.keys() - known
+    return orjson.dumps({k: data[k] for k in unknown}) if unknown else None
+
+
+def copy_line(record: Record, known: frozenset[str] | None = None) -> bytes:
+    """One line of COPY text format: origin, extra fields, the record as JSON.
+
+    JSON never holds a raw tab or newline; its backslashes are doubled for COPY.
+    """
     topic, partition, offset = record.origin
+    extra = extra_of(record.data, known) if known is not None else None
     doc = orjson.dumps(record.data).replace(b"\\", b"\\\\")
-    return f"{topic}\t{partition}\t{offset}\t".encode() + doc + b"\n"
+    extra_text = extra.replace(b"\\", b"\\\\") if extra is not None else b"\\N"
+    return f"{topic}\t{partition}\t{offset}\t".encode() + extra_text + b"\t" + doc + b"\n"
 
 
 class PostgresConnector(Connector[PostgresSettings]):
@@ -52,6 +63,9 @@ class PostgresConnector(Connector[PostgresSettings]):
         name = s.table or default_table(s.topic)
         self.table = sql.Identifier(s.db_schema, name)
         self.stage = sql.Identifier(f"_playpipe_stage_{name}")
+        self.row_type = sql.Identifier(f"_playpipe_row_{name}")
+        events = self.shape.kind == "events"
+        self.known = frozenset(c.name for c in self.shape.columns) if events else None
         self.conn: psycopg.Connection[Any] | None = None
         self._connect(for_healthcheck=True)
 
@@ -72,9 +86,17 @@ class PostgresConnector(Connector[PostgresSettings]):
             raise TransientError(f"cannot connect to PostgreSQL: {exc}") from None
         self.table_sql = self.table.as_string(conn)
         self.stage_sql = self.stage.as_string(conn)
+        row_type = self.row_type.as_string(conn)
         if self.settings.create_table:
             conn.execute(self.shape.create(self.table_sql).encode())
         conn.execute(stage_ddl(self.stage_sql).encode())
+        conn.execute(row_type_ddl(self.shape, row_type).encode())
+        self.staged_insert = self.shape.insert(
+            self.table_sql, source(self.shape, self.stage_sql, row_type)
+        ).encode()
+        self.row_insert = self.shape.insert(
+            self.table_sql, source(self.shape, None, row_type)
+        ).encode()
         self.conn = conn
         return conn
 
@@ -122,29 +144,29 @@ class PostgresConnector(Connector[PostgresSettings]):
     def _load(self, records: list[Record]) -> None:
         conn = self._connect()
         copy_sql = f"COPY {self.stage_sql} ({STAGE_COLUMNS}) FROM STDIN".encode()
-        source = STAGE_SOURCE.replace("{stage}", self.stage_sql)
-        insert = self.shape.insert(self.table_sql, source).encode()
+        known = self.known
         with conn.transaction(), conn.cursor() as cur:
             with cur.copy(copy_sql) as copy:
-                copy.write(b"".join(copy_line(r) for r in records))
-            cur.execute(insert)
+                copy.write(b"".join(copy_line(r, known) for r in records))
+            cur.execute(self.staged_insert)
 
     def _load_one_by_one(self, records: list[Record]) -> list[tuple[Record, DeliveryError]]:
         conn = self._connect()
-        insert = self.shape.insert(self.table_sql, ROW_SOURCE).encode()
         failed: list[tuple[Record, DeliveryError]] = []
         with conn.transaction():
             for record in records:
                 topic, partition, offset = record.origin
+                extra = extra_of(record.data, self.known) if self.known else None
                 params = {
                     "doc": orjson.dumps(record.data).decode(),
+                    "extra": extra.decode() if extra is not None else None,
                     "topic": topic,
                     "partition": partition,
                     "offset": offset,
                 }
                 try:
                     with conn.transaction():
-                        conn.execute(insert, params)
+                        conn.execute(self.row_insert, params)
                 except _BAD_DATA as exc:
                     message = str(exc).strip().splitlines()[0]
                     failed.append((record, TerminalError(f"PostgreSQL rejected it: {message}")))

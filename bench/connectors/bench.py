@@ -1,0 +1,253 @@
+"""Connector throughput and latency, each next to a plain peer run on the same machine.
+
+1. Throughput: a prepared topic of N events (default 1,000,000) read by one
+   ``playpipe connect`` process per destination (PostgreSQL, Parquet, a local webhook
+   receiver); events/s from the first to the last delivered event.
+   Peers on the same rows, without Kafka: psycopg ``executemany`` INSERTs, pyarrow writing
+   the same batches, an httpx loop posting the same NDJSON batches to the same receiver.
+2. Latency: events produced at a fixed rate (default 20,000/s) for D seconds; p50/p99 of
+   produce time -> destination receipt (webhook: the receiver's clock; PostgreSQL: the
+   loading transaction's ``now()``; Parquet: the file's modification time).
+
+Run through ``bench/connectors/run.sh`` (``python -m bench.connectors.bench`` from the
+repository root); it prints every figure. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from bench.connectors.peers import parquet_peer, postgres_peer, webhook_peer
+from bench.connectors.sinks import (
+    CountingReceiver,
+    lake_latencies,
+    lake_rows,
+    pg_count,
+    pg_latencies,
+)
+
+BATCH = "[connectors.batch]\nmax_events = 5000\nmax_bytes = 5000000\nmax_age_ms = 200\n"
+
+
+def make_event(i: int, tag: str, now_ms: float | None = None) -> dict[str, Any]:
+    """A realistic heartbeat-sized event (about 450 bytes as JSON)."""
+    ts = 1_732_579_200_000 + i
+    event: dict[str, Any] = {
+        "event_type": ("heartbeat", "playing", "rendition_change")[i % 3],
+        "event_id": f"{tag}-{i:08d}",
+        "seq": i // 1000,
+        "client_ts": ts,
+        "received_at": ts + 40,
+        "event_ts": ts + 20,
+        "view_id": f"view-{tag}-{i % 1000:04d}",
+        "viewer_id": f"viewer-{i % 1000:04d}",
+        "source": "sdk",
+        "player": {"name": "hls.js", "version": "1.5.13", "integration": "hlsjs"},
+        "device": {"type": "desktop", "os": "Linux", "browser": "Chrome"},
+        "geo": {"country": "FR", "region": "IDF"},
+        "fluxdata": {"playhead_ms": i * 10, "bitrate_kbps": 2500.0, "buffer_ms": 12000},
+    }
+    if now_ms is not None:
+        event["bench_ts"] = now_ms
+    return event
+
+
+def produce(bootstrap: str, topic: str, count: int, tag: str, rate: float = 0.0) -> float:
+    """Produce ``count`` events (at ``rate``/s if given); returns the seconds it took."""
+    from confluent_kafka import Producer
+
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "compression.type": "lz4",
+            "acks": "all",
+            "enable.idempotence": True,
+        }
+    )
+    started = time.monotonic()
+    for i in range(count):
+        if rate:
+            due = started + i / rate
+            if due > time.monotonic():
+                time.sleep(max(due - time.monotonic(), 0))
+        now = time.time() * 1000 if rate else None
+        event = make_event(i, tag, now)
+        while True:
+            try:
+                producer.produce(topic, orjson.dumps(event), event["view_id"].encode())
+                break
+            except BufferError:
+                producer.poll(0.01)
+        if i % 1000 == 0:
+            producer.poll(0)
+    producer.flush(120)
+    return time.monotonic() - started
+
+
+def create_topic(bootstrap: str, name: str, partitions: int = 6) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        admin.create_topics([NewTopic(name, partitions, 1)])[name].result(30)
+    except Exception as exc:
+        if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            raise
+
+
+def write_config(path: Path, bootstrap: str, dsn: str, lake: Path, hook: str) -> None:
+    text = f'[kafka]\nbootstrap_servers = "{bootstrap}"\n[topics]\nprefix = "bench"\n\n'
+    for suffix, topic in (("", "events"), ("-live", "live")):
+        text += (
+            f'[[connectors]]\nname = "pg{suffix}"\ntype = "postgres"\ndsn = "{dsn}"\n'
+            f'topic = "{topic}"\ntable = "bench_{topic}"\n{BATCH}\n'
+            f'[[connectors]]\nname = "lake{suffix}"\ntype = "parquet"\npath = "{lake / topic}"\n'
+            f'topic = "{topic}"\ncompression = "snappy"\n{BATCH}\n'
+            f'[[connectors]]\nname = "hook{suffix}"\ntype = "webhook"\nurl = "{hook}"\n'
+            f'topic = "{topic}"\nformat = "ndjson"\n{BATCH}\n'
+        )
+    path.write_text(text)
+
+
+class Connect:
+    """``playpipe connect NAME`` as a child process."""
+
+    def __init__(self, name: str, config: Path, log: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYPIPE_")}
+        env["PLAYPIPE_CONFIG"] = str(config)
+        env["PLAYPIPE_LOG_LEVEL"] = "WARNING"
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "playpipe", "connect", name],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(60)
+
+
+def throughput(name: str, count_fn: Any, total: int, config: Path, log: Path) -> float:
+    """events/s of one connector from its first to its last delivered event."""
+    connect = Connect(name, config, log)
+    try:
+        first_at = None
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            done = count_fn()
+            if done and first_at is None:
+                first_at, first_count = time.monotonic(), done
+            if done >= total:
+                assert first_at is not None
+                return (done - first_count) / max(time.monotonic() - first_at, 1e-9)
+            time.sleep(0.05)
+        raise RuntimeError(f"{name} did not finish; see {log}")
+    finally:
+        connect.stop()
+
+
+def percentiles(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"p50 {statistics.median(ordered):.0f} ms, p99 {p99:.0f} ms ({len(values)} samples)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=float, default=20_000)
+    parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument("--peer-events", type=int, default=200_000)
+    args = parser.parse_args()
+
+    from tests.integration.connectors.pg import PostgresServer
+
+    work = Path(tempfile.mkdtemp(prefix="playpipe-bench-"))
+    pg = PostgresServer()
+    pg.start()
+    receiver = CountingReceiver().start()
+    config, log = work / "playpipe.toml", work / "connect.log"
+    write_config(config, args.bootstrap, pg.dsn, work / "lake", receiver.url)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+    try:
+        create_topic(args.bootstrap, "bench.events")
+        create_topic(args.bootstrap, "bench.live")
+        took = produce(args.bootstrap, "bench.events", args.events, "tp")
+        print(f"prepared bench.events: {args.events} events in {took:.1f} s")
+        n = args.events
+        results = {
+            "postgres": throughput("pg", lambda: pg_count(pg.dsn, "bench_events"), n, config, log),
+            "parquet": throughput(
+                "lake", lambda: lake_rows(work / "lake" / "events"), n, config, log
+            ),
+            "webhook": throughput("hook", lambda: receiver.count, n, config, log),
+        }
+        peers = {
+            "postgres": postgres_peer(pg.dsn, args.peer_events, make_event),
+            "parquet": parquet_peer(work / "peer-lake", args.peer_events, make_event),
+            "webhook": webhook_peer(receiver, args.peer_events, make_event),
+        }
+        goals = {"postgres": 50_000, "parquet": 200_000, "webhook": 50_000}
+        print(f"\nthroughput, one process each, {n} events (events/s):")
+        for kind, value in results.items():
+            print(
+                f"  {kind:9s} playpipe {value:9,.0f}   peer {peers[kind]:9,.0f}   "
+                f"ratio {value / peers[kind]:.2f}   goal {goals[kind]:,}"
+            )
+        latency(args, config, log, pg.dsn, work, receiver)
+        print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
+    finally:
+        receiver.stop()
+        pg.stop()
+
+
+def latency(args: Any, config: Path, log: Path, dsn: str, work: Path, receiver: Any) -> None:
+    """Start the three live connectors, produce at a fixed rate, read the latencies."""
+    receiver.sample_latency = True
+    connects = [Connect(name, config, log) for name in ("pg-live", "lake-live", "hook-live")]
+    try:
+        time.sleep(8)  # let the three consumer groups join
+        total = int(args.rate * args.duration)
+        thread = threading.Thread(
+            target=produce, args=(args.bootstrap, "bench.live", total, "lv", args.rate)
+        )
+        thread.start()
+        thread.join()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (
+            pg_count(dsn, "bench_live") < total or lake_rows(work / "lake" / "live") < total
+        ):
+            time.sleep(0.5)
+    finally:
+        for connect in connects:
+            connect.stop()
+    print(
+        f"\nend-to-end latency at {args.rate:,.0f} events/s for {args.duration:.0f} s "
+        "(produce -> destination receipt):"
+    )
+    print(f"  postgres  {percentiles(pg_latencies(dsn, 'bench_live'))}")
+    print(f"  parquet   {percentiles(lake_latencies(work / 'lake' / 'live'))}")
+    print(f"  webhook   {percentiles(receiver.latencies)}")
+
+
+if __name__ == "__main__":
+    main()

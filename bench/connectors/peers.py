@@ -1,0 +1,79 @@
+"""Plain loaders of the same rows, without Kafka or playpipe: the benchmark's peers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
+from psycopg.types.json import Jsonb
+
+BATCH = 5000
+MakeEvent = Callable[..., dict[str, Any]]
+
+
+def _batches(count: int, make_event: MakeEvent, tag: str) -> list[list[dict[str, Any]]]:
+    events = [make_event(i, tag) for i in range(count)]
+    return [events[i : i + BATCH] for i in range(0, count, BATCH)]
+
+
+def postgres_peer(dsn: str, count: int, make_event: MakeEvent) -> float:
+    """Rows/s of psycopg ``executemany`` INSERTs of typed columns plus the JSON document."""
+    batches = _batches(count, make_event, "pp")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS peer_events (event_id text PRIMARY KEY, event_type text,"
+            " view_id text, viewer_id text, seq bigint, client_ts timestamptz, doc jsonb)"
+        )
+        insert = (
+            "INSERT INTO peer_events VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (event_id) DO NOTHING"
+        )
+        started = time.perf_counter()
+        for batch in batches:
+            rows = [
+                (
+                    e["event_id"],
+                    e["event_type"],
+                    e["view_id"],
+                    e["viewer_id"],
+                    e["seq"],
+                    dt.datetime.fromtimestamp(e["client_ts"] / 1000, dt.UTC),
+                    Jsonb(e),
+                )
+                for e in batch
+            ]
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(insert, rows)
+        return count / (time.perf_counter() - started)
+
+
+def parquet_peer(folder: Path, count: int, make_event: MakeEvent) -> float:
+    """Rows/s of pyarrow writing the same batches (schema inferred) to files directly."""
+    batches = _batches(count, make_event, "pq")
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    for index, batch in enumerate(batches):
+        pq.write_table(
+            pa.Table.from_pylist(batch), folder / f"{index}.parquet", compression="snappy"
+        )
+    return count / (time.perf_counter() - started)
+
+
+def webhook_peer(receiver: Any, count: int, make_event: MakeEvent) -> float:
+    """Events/s of an httpx loop posting the same batches as NDJSON to the same receiver."""
+    batches = _batches(count, make_event, "wh")
+    headers = {"Content-Type": "application/x-ndjson"}
+    with httpx.Client() as client:
+        started = time.perf_counter()
+        for batch in batches:
+            body = b"".join(orjson.dumps(e) + b"\n" for e in batch)
+            client.post(receiver.url, content=body, headers=headers).raise_for_status()
+        return count / (time.perf_counter() - started)
