@@ -34,9 +34,9 @@ log = get_logger("connectors")
 _decoder = msgspec.json.Decoder()
 
 
-def decode(message: Message) -> dict[str, Any]:
-    """The message value as a JSON object; ``TerminalError`` if it is not one."""
-    value = message.value() or b""
+def decode(message: Message | bytes) -> dict[str, Any]:
+    """A message value as a JSON object; ``TerminalError`` if it is not one."""
+    value = message if isinstance(message, bytes) else (message.value() or b"")
     try:
         data = _decoder.decode(value)
     except msgspec.DecodeError as exc:
@@ -141,8 +141,7 @@ class Runtime:
             room = max(1, min(self.connector.settings.batch.max_events - len(self.batcher), 5000))
             timeout = min(max(self.batcher.age_left(), 0.0), 0.2)
             messages = self.consumer.consume(room, timeout=timeout)
-        for message in messages:
-            self._take(message)
+        self._take_all(messages)
         if self.batcher.due():
             self.finish()
         elif not self.batcher.records and messages:
@@ -155,30 +154,48 @@ class Runtime:
             self.delivery.deliver(self.batcher.take())
         self._commit()
 
-    def _take(self, message: Message) -> None:
+    def _take_all(self, messages: list[Message]) -> None:
+        """Decode, transform and batch messages; the hot loop, kept flat on purpose."""
+        read, last_ts, apply = self.batcher.read, self._last_ts, self.transform.apply
+        received = dropped = 0
+        for message in messages:
+            if message.error() is not None:
+                self._consume_error(message)
+                continue
+            received += 1
+            topic, partition, offset = (
+                message.topic() or "",
+                message.partition() or 0,
+                message.offset() or 0,
+            )
+            read[(topic, partition)] = offset + 1
+            kind, stamp = message.timestamp()
+            stamp = stamp if kind else int(time.time() * 1000)
+            last_ts[partition] = stamp
+            value = message.value() or b""
+            try:
+                data = decode(value)
+            except TerminalError as exc:
+                self.dead_letters.send([to_record(message, {})], exc, 1)
+                metrics.dead_lettered.labels(self.connector.name, "TerminalError").inc()
+                continue
+            key = message.key()
+            kept = apply(data, stamp, key)
+            if kept is None:
+                dropped += 1
+                (self._sampled if self.transform.dropped_by == "sample" else self._filtered).inc()
+                continue
+            headers = message.headers()
+            self.batcher.add(
+                Record(kept, value, key, topic, partition, offset, stamp, headers or [])
+            )
+        self._received.inc(received)
+
+    def _consume_error(self, message: Message) -> None:
         error = message.error()
-        if error is not None:
-            if error.code() != KafkaError._PARTITION_EOF:
-                telemetry.errors.labels(metrics.component(self.connector.name), "consume").inc()
-                log.warning("consume.error", connector=self.connector.name, error=error.str())
-            return
-        self._received.inc()
-        self.batcher.mark_read(
-            message.topic() or "", message.partition() or 0, message.offset() or 0
-        )
-        self._last_ts[message.partition() or 0] = message.timestamp()[1]
-        try:
-            data = decode(message)
-        except TerminalError as exc:
-            self.dead_letters.send([to_record(message, {})], exc, 1)
-            metrics.dead_lettered.labels(self.connector.name, "TerminalError").inc()
-            return
-        kind, stamp = message.timestamp()
-        kept = self.transform.apply(data, stamp if kind else int(time.time() * 1000), message.key())
-        if kept is None:
-            (self._sampled if self.transform.dropped_by == "sample" else self._filtered).inc()
-            return
-        self.batcher.add(to_record(message, kept))
+        if error is not None and error.code() != KafkaError._PARTITION_EOF:
+            telemetry.errors.labels(metrics.component(self.connector.name), "consume").inc()
+            log.warning("consume.error", connector=self.connector.name, error=error.str())
 
     def _commit(self) -> None:
         self.dead_letters.flush()
