@@ -59,3 +59,18 @@ class ScriptedConnector(Connector[FileSettings]):
         if callable(step):
             return step(batch)  # type: ignore[no-any-return]
         return None
+
+
+class MemorySettings(FileSettings, tag="memory"):
+    """Settings of a third-party test connector (the common keys plus its own)."""
+
+    capacity: int = 10
+
+
+class MemoryConnector(Connector[MemorySettings]):
+    """A third-party connector as a plugin would ship it."""
+
+    settings_class = MemorySettings
+
+    def write(self, batch: list[Record]) -> WriteResult | None:
+        return None
