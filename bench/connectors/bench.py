@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +110,8 @@ def create_topic(bootstrap: str, name: str, partitions: int = 6) -> None:
             raise
 
 
-def write_config(path: Path, bootstrap: str, dsn: str, lake: Path, hook: str) -> None:
-    text = f'[kafka]\nbootstrap_servers = "{bootstrap}"\n[topics]\nprefix = "bench"\n\n'
+def write_config(path: Path, bootstrap: str, prefix: str, dsn: str, lake: Path, hook: str) -> None:
+    text = f'[kafka]\nbootstrap_servers = "{bootstrap}"\n[topics]\nprefix = "{prefix}"\n\n'
     for suffix, topic in (("", "events"), ("-live", "live")):
         text += (
             f'[[connectors]]\nname = "pg{suffix}"\ntype = "postgres"\ndsn = "{dsn}"\n'
@@ -186,13 +188,14 @@ def main() -> None:
     pg.start()
     receiver = CountingReceiver().start()
     config, log = work / "playpipe.toml", work / "connect.log"
-    write_config(config, args.bootstrap, pg.dsn, work / "lake", receiver.url)
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    write_config(config, args.bootstrap, prefix, pg.dsn, work / "lake", receiver.url)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     try:
-        create_topic(args.bootstrap, "bench.events")
-        create_topic(args.bootstrap, "bench.live")
-        took = produce(args.bootstrap, "bench.events", args.events, "tp")
-        print(f"prepared bench.events: {args.events} events in {took:.1f} s")
+        create_topic(args.bootstrap, f"{prefix}.events")
+        create_topic(args.bootstrap, f"{prefix}.live")
+        took = produce(args.bootstrap, f"{prefix}.events", args.events, "tp")
+        print(f"prepared {prefix}.events: {args.events} events in {took:.1f} s")
         n = args.events
         results = {
             "postgres": throughput("pg", lambda: pg_count(pg.dsn, "bench_events"), n, config, log),
@@ -213,14 +216,17 @@ def main() -> None:
                 f"  {kind:9s} playpipe {value:9,.0f}   peer {peers[kind]:9,.0f}   "
                 f"ratio {value / peers[kind]:.2f}   goal {goals[kind]:,}"
             )
-        latency(args, config, log, pg.dsn, work, receiver)
+        latency(args, prefix, config, log, pg.dsn, work, receiver)
         print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
     finally:
         receiver.stop()
         pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def latency(args: Any, config: Path, log: Path, dsn: str, work: Path, receiver: Any) -> None:
+def latency(
+    args: Any, prefix: str, config: Path, log: Path, dsn: str, work: Path, receiver: Any
+) -> None:
     """Start the three live connectors, produce at a fixed rate, read the latencies."""
     receiver.sample_latency = True
     connects = [Connect(name, config, log) for name in ("pg-live", "lake-live", "hook-live")]
@@ -228,7 +234,7 @@ def latency(args: Any, config: Path, log: Path, dsn: str, work: Path, receiver: 
         time.sleep(8)  # let the three consumer groups join
         total = int(args.rate * args.duration)
         thread = threading.Thread(
-            target=produce, args=(args.bootstrap, "bench.live", total, "lv", args.rate)
+            target=produce, args=(args.bootstrap, f"{prefix}.live", total, "lv", args.rate)
         )
         thread.start()
         thread.join()
