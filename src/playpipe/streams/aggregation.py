@@ -25,9 +25,11 @@ import msgspec
 
 from playpipe.dictionary import Event
 from playpipe.streams.aggsettings import AggregationSettings
+from playpipe.streams.dims import intern
 from playpipe.streams.records import DimValue, Emitted, WindowResult
 from playpipe.streams.rollup import Acc
 from playpipe.streams.sessionizer import Sessionizer
+from playpipe.streams.viewstate import View
 from playpipe.streams.windows import Window, WindowStore
 
 __all__ = ["Aggregation"]
@@ -57,6 +59,7 @@ class _GlobalState(msgspec.Struct, array_like=True):
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(_GlobalState)
+_view_decoder = msgspec.msgpack.Decoder(View)
 
 
 class Aggregation:
@@ -132,14 +135,17 @@ class Aggregation:
 
     def snapshot_view(self, view_id: str) -> bytes:
         """The state of open view ``view_id`` as msgpack bytes (``KeyError`` if not open)."""
-        return self._sessions.snapshot(view_id)
+        return _encoder.encode(self._sessions.views[view_id])
 
     def restore(self, view_id: str, data: bytes) -> None:
         """Put back a view saved by :meth:`snapshot_view`."""
-        self._sessions.restore(view_id, data)
-        view = self._sessions.views[view_id]
+        view = _view_decoder.decode(data)
+        if view.view_id != view_id:
+            raise ValueError(f"snapshot is of view {view.view_id!r}, not {view_id!r}")
+        view.dims = [intern(x) if isinstance(x, str) else x for x in view.dims]
         if view.wkey is not None:
             view.wkey = self._windows.intern_key(view.wkey)
+        self._sessions.adopt(view)
 
     def snapshot_windows(self) -> bytes:
         """Everything but the views: open windows, watermark, recently ended view ids."""
@@ -179,6 +185,7 @@ class Aggregation:
         w.final_before = list(state.final_before)
         w.dirty = {(si, ws) for si, ws in state.dirty}
         w.windows = [{} for _ in w.sizes]
+        w.forget_last()
         sets = {names: di for di, names in enumerate(w.sets)}
         for ws_state in state.windows:
             win = Window(closed=ws_state.closed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 
 import msgspec
+from msgspec.structs import astuple
 
 from playpipe.streams import qoe
 from playpipe.streams import timeline as tl
@@ -61,15 +62,16 @@ class Acc(msgspec.Struct, array_like=True, gc=False):
             self.score_n += sign
 
 
-_SUMMED = tuple(f for f in Acc.__struct_fields__ if f != "startup_times")
+_SUMMED = Acc.__struct_fields__[:-1]
 
 
 def _total(accs: list[Acc]) -> Acc:
     if len(accs) == 1:
         return accs[0]
     total = Acc()
-    for name in _SUMMED:
-        setattr(total, name, sum(getattr(a, name) for a in accs))
+    rows = [astuple(a)[:-1] for a in accs]
+    for name, value in zip(_SUMMED, map(sum, zip(*rows, strict=True)), strict=True):
+        setattr(total, name, value)
     total.startup_times = list(heapq.merge(*(sorted(a.startup_times) for a in accs)))
     return total
 

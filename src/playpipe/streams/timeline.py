@@ -13,7 +13,6 @@ the view is silent (see ``flush``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Final, Protocol, TypeAlias
 
 import msgspec
@@ -25,7 +24,7 @@ __all__ = [
     "Fold",
     "Sink",
     "ViewLike",
-    "apply",
+    "account",
     "flush",
 ]
 
@@ -68,6 +67,7 @@ OTHER: Final = 16
 ATTEMPT, START, START_FAILURE, PLAYBACK_FAILURE, REBUFFER, EXIT_BEFORE_START, VIEW_SCORE = range(7)
 
 Extra: TypeAlias = tuple[str, str | None, bool] | str | None
+Key: TypeAlias = tuple[DimValue | None, ...]
 """A fatal error's (code, message, business), a ``view_end`` reason, or nothing."""
 
 
@@ -129,6 +129,14 @@ class Sink(Protocol):
     def fact(self, view: ViewLike, fold: Fold, kind: int, ts: int, value: int, sign: int) -> None:
         """A counted fact at event time ``ts`` (``value``: startup ms or score * 10⁶)."""
 
+    def key_of(self, view: ViewLike) -> Key:
+        """The view's key in the sink (fixed once the view contributed)."""
+
+    def interval_many(
+        self, key: Key, folds: list[Fold], state: int, start: int, end: int, bitrate: int
+    ) -> None:
+        """Like ``interval`` (sign +1) for views of one key that share state and times."""
+
 
 def flush(view: ViewLike, f: Fold, t: int, sink: Sink, sign: int) -> None:
     """Attribute the time from ``f.attributed_to`` to ``t`` to the current state."""
@@ -137,14 +145,18 @@ def flush(view: ViewLike, f: Fold, t: int, sink: Sink, sign: int) -> None:
         return
     f.attributed_to = t
     s = f.state
-    d = t - a
+    if s != IDLE and s != ENDED:
+        account(f, s, t - a)
+        sink.interval(view, f, s, a, t, sign)
+
+
+def account(f: Fold, s: int, d: int) -> None:
+    """Add ``d`` ms in state ``s`` to the view's own sums (not to windows)."""
     if s == PLAYING:
         f.t_playing += d
         if f.bitrate >= 0:
             f.br_ms += d
             f.br_sum += f.bitrate * d
-    elif s in (IDLE, ENDED):
-        return
     elif s == REBUFFERING:
         f.t_rebuffering += d
     elif s == STARTUP:
@@ -153,192 +165,7 @@ def flush(view: ViewLike, f: Fold, t: int, sink: Sink, sign: int) -> None:
         f.t_paused += d
     elif s == SEEKING:
         f.t_seeking += d
-    else:
+    elif s == AD:
         f.t_ad += d
         if not f.started:
             f.ad_before_start += d
-    sink.interval(view, f, s, a, t, sign)
-
-
-def apply(
-    view: ViewLike, f: Fold, code: int, ts: int, br: int, extra: Extra, sink: Sink, sign: int
-) -> None:
-    """Fold one event (``code`` at ``ts``, bitrate ``br`` bit/s or -1) into ``f``."""
-    if br >= 0 and br != f.bitrate:
-        flush(view, f, ts, sink, sign)
-        old = f.bitrate
-        if code == RENDITION_CHANGE and old >= 0:
-            if br > old:
-                f.upshifts += 1
-            else:
-                f.downshifts += 1
-        f.bitrate = br
-    handler = _HANDLERS[code]
-    if handler is not None:
-        handler(view, f, ts, extra, sink, sign)
-
-
-Handler: TypeAlias = Callable[[ViewLike, Fold, int, Extra, Sink, int], None]
-
-
-def _to(view: ViewLike, f: Fold, ts: int, state: int, sink: Sink, sign: int) -> None:
-    flush(view, f, ts, sink, sign)
-    f.state = state
-
-
-def _implicit_intent(view: ViewLike, f: Fold, ts: int, sink: Sink, sign: int) -> None:
-    """Autoplay (or a failure before any intent): intent at view start, startup until now."""
-    flush(view, f, ts, sink, sign)
-    origin = min(view.origin, ts)
-    f.attempted = True
-    f.intent_ts = origin
-    sink.fact(view, f, ATTEMPT, origin, 0, sign)
-    if ts > origin:
-        f.t_startup += ts - origin
-        sink.interval(view, f, STARTUP, origin, ts, sign)
-
-
-def _start(view: ViewLike, f: Fold, ts: int, sink: Sink, sign: int) -> None:
-    flush(view, f, ts, sink, sign)
-    f.started = True
-    f.first_frame_ts = ts
-    f.startup_ms = max(0, ts - f.intent_ts - f.ad_before_start)
-    sink.fact(view, f, START, ts, f.startup_ms, sign)
-    f.state = PLAYING
-
-
-def _play_requested(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    if f.state == IDLE:
-        flush(view, f, ts, sink, sign)
-        f.attempted = True
-        f.intent_ts = ts
-        sink.fact(view, f, ATTEMPT, ts, 0, sign)
-        f.state = STARTUP
-    # Elsewhere a repeated intent (resume, replay) changes nothing and is not "ignored".
-
-
-def _first_frame(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    s = f.state
-    if f.started or s not in (IDLE, STARTUP, AD):
-        f.ignored += 1
-        return
-    if s == IDLE:
-        _implicit_intent(view, f, ts, sink, sign)
-    _start(view, f, ts, sink, sign)
-
-
-def _playing(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    if f.state == PAUSED:
-        _to(view, f, ts, PLAYING, sink, sign)
-    elif f.state != PLAYING:
-        f.ignored += 1
-
-
-def _paused(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    if f.state in (PLAYING, REBUFFERING):
-        _to(view, f, ts, PAUSED, sink, sign)
-    elif f.state != PAUSED:
-        f.ignored += 1
-
-
-def _seek_start(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    s = f.state
-    if s in (PLAYING, PAUSED, REBUFFERING):
-        f.pre_seek = PAUSED if s == PAUSED else PLAYING
-        _to(view, f, ts, SEEKING, sink, sign)
-    elif s != SEEKING:
-        f.ignored += 1
-
-
-def _seek_end(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    if f.state == SEEKING:
-        _to(view, f, ts, f.pre_seek, sink, sign)
-    else:
-        f.ignored += 1
-
-
-def _rebuffer_start(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    if f.state == PLAYING:
-        _to(view, f, ts, REBUFFERING, sink, sign)
-        f.rebuffers += 1
-        sink.fact(view, f, REBUFFER, ts, 0, sign)
-    else:
-        f.ignored += 1
-
-
-def _rebuffer_end(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    if f.state == REBUFFERING:
-        _to(view, f, ts, PLAYING, sink, sign)
-    else:
-        f.ignored += 1
-
-
-def _ad_break_start(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    s = f.state
-    if s == IDLE:
-        _implicit_intent(view, f, ts, sink, sign)
-        f.state = AD
-    elif s in (STARTUP, PLAYING):
-        _to(view, f, ts, AD, sink, sign)
-    elif s != AD:
-        f.ignored += 1
-
-
-def _ad_break_end(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    if f.state == AD:
-        _to(view, f, ts, PLAYING if f.started else STARTUP, sink, sign)
-    else:
-        f.ignored += 1
-
-
-def _ended(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    if f.state in (PLAYING, PAUSED, REBUFFERING):
-        _to(view, f, ts, ENDED, sink, sign)
-        f.reached_end = True
-    else:
-        f.ignored += 1
-
-
-def _fatal_error(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    if f.state == ENDED:
-        f.ignored += 1
-        return
-    if f.state == IDLE:
-        _implicit_intent(view, f, ts, sink, sign)
-    _to(view, f, ts, ENDED, sink, sign)
-    code, message, business = extra if isinstance(extra, tuple) else ("", None, False)
-    f.fatal_ts = ts
-    f.fatal_code = code
-    f.fatal_message = message
-    f.fatal_business = business
-    if not business:
-        kind = PLAYBACK_FAILURE if f.started else START_FAILURE
-        sink.fact(view, f, kind, ts, 0, sign)
-
-
-def _view_end(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    _to(view, f, ts, ENDED, sink, sign)
-    f.closed = True
-    f.end_ts = ts
-    f.end_reason = extra if isinstance(extra, str) else "aborted"
-
-
-_HANDLERS: Final[tuple[Handler | None, ...]] = (
-    _play_requested,
-    _first_frame,
-    _playing,
-    _paused,
-    _seek_start,
-    _seek_end,
-    _rebuffer_start,
-    _rebuffer_end,
-    _ad_break_start,
-    _ad_break_end,
-    _ended,
-    _fatal_error,
-    _view_end,
-    None,  # RENDITION_CHANGE: only its bitrate matters
-    None,  # BITRATE: any other event whose bitrate changed
-    None,  # VIEW_START
-    None,  # OTHER
-)

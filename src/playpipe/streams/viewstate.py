@@ -28,9 +28,20 @@ from playpipe.dictionary import (
 from playpipe.streams import qoe
 from playpipe.streams import timeline as tl
 from playpipe.streams.aggsettings import DIMENSIONS
+from playpipe.streams.dims import ALL_MISSING
 from playpipe.streams.records import DimValue, FatalError, ViewRecord
 
-__all__ = ["CODES", "Entry", "View", "build_record", "compact", "fill_dims", "pack", "unpack"]
+__all__ = [
+    "CODES",
+    "Entry",
+    "View",
+    "build_record",
+    "compact",
+    "is_twin",
+    "mark_seen",
+    "pack",
+    "unpack",
+]
 
 CODES: Final[dict[type, int]] = {
     PlayRequestedEvent: tl.PLAY_REQUESTED,
@@ -55,11 +66,6 @@ Entry = tuple[int, int, int, int]
 """A retained timeline event: (event_ts, seq, code, bitrate bit/s or -1)."""
 
 _ENTRY: Final = struct.Struct("<qqbq")
-
-# Groups of dimensions: a bit is set while some value of the group is still unknown.
-_CONTENT, _PLAYER, _DEVICE, _GEO, _NETWORK, _PROPERTY, _VIEWER, _CUSTOM = (1 << i for i in range(8))
-ALL_MISSING: Final = 0xFF
-_INTERNED: dict[str, str] = {}
 
 
 class View(msgspec.Struct, array_like=True, gc=False):
@@ -93,7 +99,7 @@ class View(msgspec.Struct, array_like=True, gc=False):
     """Checkpoint: the fold before the retained entries (``None``: the view's start)."""
     cp_ts: int = -1
     cp_seq: int = -1
-    retained: bytearray = msgspec.field(default_factory=bytearray)
+    retained: bytes = b""
     """Timeline entries folded since the checkpoint, packed (25 bytes each)."""
     extras: list[tuple[int, int, tl.Extra]] | None = None
     pending: list[Event] | None = None
@@ -103,20 +109,38 @@ class View(msgspec.Struct, array_like=True, gc=False):
     tsched: int = -1
 
 
-def pack(entries: list[Entry]) -> bytearray:
-    """Pack timeline entries."""
-    out = bytearray()
-    for entry in entries:
-        out += _ENTRY.pack(*entry)
-    return out
+def mark_seen(v: View, off: int) -> None:
+    """Mark ``seq_floor + off`` as seen; keeps ``seq_bits`` short (dense seqs shift out)."""
+    if off >= 1024:  # far ahead (lost events, a jump): forget the oldest unseen seqs
+        shift = off - 512
+        v.seq_bits >>= shift
+        v.seq_floor += shift
+        off -= shift
+    bits = v.seq_bits | (1 << off)
+    if bits & 1:
+        ones = (bits ^ (bits + 1)).bit_length() - 1
+        bits >>= ones
+        v.seq_floor += ones
+    v.seq_bits = bits
 
 
-def pack_one(buf: bytearray, ts: int, seq: int, code: int, br: int) -> None:
-    """Append one entry to packed entries."""
-    buf += _ENTRY.pack(ts, seq, code, br)
+def is_twin(v: View, e: Event) -> bool:
+    """Whether ``e`` reuses a buffered event's seq with another event id (not a copy)."""
+    others = [p for p in v.pending or () if p.seq == e.seq]
+    return bool(others) and all(p.event_id != e.event_id for p in others)
 
 
-def unpack(buf: bytearray) -> list[Entry]:
+def pack(entries: list[Entry]) -> bytes:
+    """Pack timeline entries (exact size: a view keeps few, appending copies them)."""
+    return b"".join(_ENTRY.pack(*entry) for entry in entries)
+
+
+def pack_one(ts: int, seq: int, code: int, br: int) -> bytes:
+    """One packed entry."""
+    return _ENTRY.pack(ts, seq, code, br)
+
+
+def unpack(buf: bytes) -> list[Entry]:
     """The entries of a packed buffer."""
     return list(_ENTRY.iter_unpack(buf))
 
@@ -140,77 +164,6 @@ def compact(event: Event) -> tuple[int, tl.Extra]:
     if code == tl.VIEW_END and isinstance(event, ViewEndEvent):
         return code, event.reason
     return code, None
-
-
-def intern(value: str | None) -> str | None:
-    """One shared copy of a repeated dimension value (the table is reset when it grows big)."""
-    if value is None:
-        return None
-    if len(_INTERNED) > 200_000:
-        _INTERNED.clear()
-    return _INTERNED.setdefault(value, value)
-
-
-def fill_dims(v: View, e: Event, custom_keys: tuple[str, ...]) -> None:
-    """Fill the view's still unknown dimensions from ``e`` (never overwrites a value)."""
-    d = v.dims
-    m = v.missing
-    if m & _CONTENT and e.content is not None:
-        c = e.content
-        d[0] = d[0] if d[0] is not None else intern(c.id)
-        d[1] = d[1] if d[1] is not None else c.stream_type
-        m = _settle(m, _CONTENT, d, 0, 2)
-    if m & _PLAYER and e.player is not None:
-        p = e.player
-        d[2] = d[2] if d[2] is not None else intern(p.name)
-        d[3] = d[3] if d[3] is not None else intern(p.version)
-        m = _settle(m, _PLAYER, d, 2, 4)
-    if m & _DEVICE and e.device is not None:
-        dv = e.device
-        d[4] = d[4] if d[4] is not None else dv.type
-        d[5] = d[5] if d[5] is not None else intern(dv.os)
-        d[6] = d[6] if d[6] is not None else intern(dv.browser)
-        m = _settle(m, _DEVICE, d, 4, 7)
-    if m & (_GEO | _NETWORK | _PROPERTY | _VIEWER | _CUSTOM):
-        m = _fill_rest(v, e, custom_keys, m)
-    v.missing = m
-
-
-def _fill_rest(v: View, e: Event, custom_keys: tuple[str, ...], m: int) -> int:
-    d = v.dims
-    if m & _GEO and e.geo is not None:
-        d[7] = d[7] if d[7] is not None else e.geo.country
-        d[8] = d[8] if d[8] is not None else intern(e.geo.region)
-        m = _settle(m, _GEO, d, 7, 9)
-    if m & _NETWORK and e.network is not None:
-        n = e.network
-        d[9] = d[9] if d[9] is not None else n.asn
-        d[10] = d[10] if d[10] is not None else intern(n.isp)
-        d[11] = d[11] if d[11] is not None else intern(n.cdn)
-        m = _settle(m, _NETWORK, d, 9, 12)
-    if m & _PROPERTY and e.property is not None:
-        d[12] = intern(e.property)
-        m &= ~_PROPERTY
-    if m & _VIEWER and e.viewer_id is not None:
-        v.viewer_id = e.viewer_id
-        m &= ~_VIEWER
-    if m & _CUSTOM:
-        if not custom_keys:
-            return m & ~_CUSTOM
-        if e.custom is not None:
-            for i, key in enumerate(custom_keys, len(DIMENSIONS)):
-                if d[i] is None:
-                    value = e.custom.get(key)
-                    d[i] = intern(value) if isinstance(value, str) else value
-            m = _settle(m, _CUSTOM, d, len(DIMENSIONS), len(d))
-    return m
-
-
-def _settle(m: int, bit: int, d: list[DimValue | None], lo: int, hi: int) -> int:
-    for i in range(lo, hi):
-        if d[i] is None:
-            return m
-    return m & ~bit
 
 
 def _outcome(f: tl.Fold) -> str:

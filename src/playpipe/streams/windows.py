@@ -59,6 +59,9 @@ class WindowStore:
         self.final_before = [-(2**62)] * len(self.sizes)
         self.dirty: set[tuple[int, int]] = set()
         self.dropped = 0
+        self._last_ws = [-(2**62)] * len(self.sizes)
+        """Per size, the last window used and its start: most activity hits the same one."""
+        self._last = [Window() for _ in self.sizes]
 
     # -- sink ----------------------------------------------------------------------------
 
@@ -98,6 +101,41 @@ class WindowStore:
                 ws = we
             i += 2
 
+    def interval_many(
+        self, key: Key, folds: list[tl.Fold], state: int, start: int, end: int, bitrate: int
+    ) -> None:
+        """Like :meth:`interval` (sign +1) for views of one key sharing state, times, bitrate."""
+        active = _IS_ACTIVE[state]
+        n = len(folds)
+        i = 0
+        for size in self.sizes:
+            ws = start - start % size
+            while ws < end:
+                conc = started = 0
+                for fold in folds:
+                    pres = fold.pres
+                    if active and pres[i] < ws:
+                        pres[i] = ws
+                        conc += 1
+                    if fold.started and pres[i + 1] < ws:
+                        pres[i + 1] = ws
+                        started += 1
+                we = ws + size
+                acc = self._acc(i >> 1, ws, key)
+                if acc is not None:
+                    acc.concurrent += conc
+                    acc.starts_active += started
+                    d = ((end if end < we else we) - (start if start > ws else ws)) * n
+                    if state == tl.PLAYING:
+                        acc.playing_ms += d
+                        if bitrate >= 0:
+                            acc.br_ms += d
+                            acc.br_sum += bitrate * d
+                    else:
+                        self._add_time(acc, state, d)
+                ws = we
+            i += 2
+
     @staticmethod
     def _add_time(acc: Acc, state: int, d: int) -> None:
         if state == tl.REBUFFERING:
@@ -124,12 +162,17 @@ class WindowStore:
 
     def _acc(self, si: int, ws: int, key: Key) -> Acc | None:
         """The accumulator of a window and key; ``None`` (counted) if the window is final."""
-        if ws < self.final_before[si]:
+        if ws == self._last_ws[si]:
+            w = self._last[si]
+        elif ws < self.final_before[si]:
             self.dropped += 1
             return None
-        w = self.windows[si].get(ws)
-        if w is None:
-            w = self.windows[si][ws] = Window()
+        else:
+            found = self.windows[si].get(ws)
+            if found is None:
+                found = self.windows[si][ws] = Window()
+            w = self._last[si] = found
+            self._last_ws[si] = ws
         acc = w.accs.get(key)
         if acc is None:
             acc = w.accs[key] = Acc()
@@ -138,11 +181,20 @@ class WindowStore:
             self.dirty.add((si, ws))
         return acc
 
+    def key_of(self, view: tl.ViewLike) -> Key:
+        """The view's fine key, fixed at its first use."""
+        key = view.wkey
+        return key if key is not None else self._key(view)
+
     def _key(self, view: tl.ViewLike) -> Key:
         dims = view.dims
         key = tuple(dims[i] for i in self._fine_idx)
         key = view.wkey = self._keys.setdefault(key, key)
         return key
+
+    def forget_last(self) -> None:
+        """Drop the cached last windows (they may be removed or replaced)."""
+        self._last_ws = [-(2**62)] * len(self.sizes)
 
     def intern_key(self, key: Key) -> Key:
         """The shared copy of a fine key (after a restore)."""
@@ -174,6 +226,7 @@ class WindowStore:
         return [result for _, result in out]
 
     def _finalize(self, watermark: int) -> None:
+        self.forget_last()
         h = watermark - self.grace - self.late_grace
         for si, size in enumerate(self.sizes):
             self.final_before[si] = max(self.final_before[si], h - h % size)
