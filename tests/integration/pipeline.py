@@ -26,8 +26,6 @@ SIM_DIMENSION_SETS = [
     ["cdn"],
     ["country"],
     ["device_type"],
-    ["stream_type"],
-    ["content_id"],
     ["cdn", "country"],
 ]
 
@@ -102,7 +100,8 @@ def read_latest(
     quiet_s: float = 8.0,
     timeout_s: float = 300.0,
 ) -> dict[str, dict[bytes, Any]]:
-    """The latest value per key of each topic, once ``done`` holds and nothing new came for ``quiet_s``."""
+    """The latest value per key of each topic, once ``done`` holds and nothing new came
+    for ``quiet_s``."""
     consumer = Consumer(consumer_config(config.kafka, f"e2e-{uuid.uuid4().hex}"))
     consumer.subscribe([topic_name(config, t) for t in topics])
     latest: dict[str, dict[bytes, Any]] = {topic_name(config, t): {} for t in topics}

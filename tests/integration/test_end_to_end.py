@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +131,9 @@ def test_views_and_windows_equal_the_truth(
     try:
         summary = run_simulation(
             pipeline.collector.url,
-            viewers=int(os.environ.get("E2E_VIEWERS", 150)),
-            duration_s=float(os.environ.get("E2E_DURATION", 900)),
-            time_scale=float(os.environ.get("E2E_SCALE", 20)),
+            viewers=540,
+            duration_s=1200,
+            time_scale=30,
             seed=11,
             truth_path=truth_path,
             lost_batch_share=0.0,
@@ -164,3 +164,64 @@ def test_views_and_windows_equal_the_truth(
     wdiffs = window_diffs(windows_truth, metrics, unique_prefix)
     assert not wdiffs, f"{len(wdiffs)} window differences, e.g.\n" + "\n".join(wdiffs[:25])
     assert len(truth) >= 2000
+
+
+@pytest.mark.timeout(900)
+def test_kill_9_of_standardizer_and_aggregator_changes_nothing(
+    kafka_bootstrap: str, unique_prefix: str, tmp_path: Path
+) -> None:
+    """Both stages are SIGKILLed mid-run and restarted: the results still equal the truth
+    (which an uninterrupted run equals too: the test above)."""
+    pipeline = Pipeline(kafka_bootstrap, unique_prefix, tmp_path).start()
+    truth_path = tmp_path / "truth.jsonl"
+    done = threading.Event()
+
+    def kill_and_restart() -> None:
+        for name, args, after in (
+            ("aggregator", ("aggregate", "--idle-speed", "30"), 12.0),
+            ("standardizer", ("standardize",), 8.0),
+        ):
+            if done.wait(after):
+                return
+            pipeline.kill(name)
+            pipeline.start_stage(name, *args)
+
+    killer = threading.Thread(target=kill_and_restart)
+    killer.start()
+    try:
+        summary = run_simulation(
+            pipeline.collector.url,
+            viewers=200,
+            duration_s=900,
+            time_scale=30,
+            seed=5,
+            truth_path=truth_path,
+            lost_batch_share=0.0,
+            duplicate_share=0.05,
+            progress=False,
+            options=SimOptions(skewed_clocks=False, late_share=0.0),
+        )
+        done.set()
+        killer.join()
+        assert summary.complete, summary
+        timelines = load_timelines(truth_path)
+        view_topic = topic_name(pipeline.config, "views")
+        got = read_latest(
+            pipeline.config,
+            ["views", "metrics.10s", "metrics.1m"],
+            lambda latest: len(latest[view_topic]) >= len(timelines),
+        )
+        observed = observed_event_times(pipeline.config)
+    finally:
+        done.set()
+        pipeline.stop()
+    assert "state.restored" in (tmp_path / "aggregator.log").read_text()
+    assert "checkpoint.view_unsaved" not in (tmp_path / "aggregator.log").read_text()
+    views_truth, windows_truth = recompute(
+        timelines, observed, dimension_sets=[tuple(d) for d in SIM_DIMENSION_SETS]
+    )
+    diffs = view_diffs([msgspec.to_builtins(v) for v in views_truth], got[view_topic])
+    assert not diffs, f"{len(diffs)} view differences, e.g.\n" + "\n".join(diffs[:25])
+    metrics = {k: v for k, v in got.items() if k != view_topic}
+    wdiffs = window_diffs([msgspec.to_builtins(w) for w in windows_truth], metrics, unique_prefix)
+    assert not wdiffs, f"{len(wdiffs)} window differences, e.g.\n" + "\n".join(wdiffs[:25])

@@ -33,6 +33,9 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     "fetch.queue.backoff.ms": 10,
     "partition.assignment.strategy": "cooperative-sticky",
     "isolation.level": "read_committed",
+    # A crashed member's partitions move after 10 s instead of librdkafka's 45 s.
+    "session.timeout.ms": 10_000,
+    "heartbeat.interval.ms": 3_000,
 }
 
 

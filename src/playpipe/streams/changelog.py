@@ -17,11 +17,15 @@ import uuid
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from playpipe import telemetry
 from playpipe.config import Config
 from playpipe.kafka.settings import consumer_config
+from playpipe.log import get_logger
 from playpipe.streams.aggregation import Aggregation
 from playpipe.streams.aggsettings import AggregationSettings
 from playpipe.streams.runner import Output
+
+log = get_logger("aggregator")
 
 VIEW_PREFIX = b"v:"
 GLOBAL_KEY = b"g"
@@ -31,15 +35,44 @@ OFFSET_KEY = b"o"
 def checkpoint(agg: Aggregation, topic: str, partition: int, next_offset: int) -> list[Output]:
     """The changelog records that make ``agg`` recoverable at ``next_offset``."""
     changed, ended = agg.take_dirty()
-    out = [
-        Output(topic, VIEW_PREFIX + vid.encode(), agg.snapshot_view(vid), partition=partition)
-        for vid in changed
-        if vid not in ended
-    ]
+    out = []
+    for vid in changed:
+        if vid in ended:
+            continue
+        try:
+            snapshot = agg.snapshot_view(vid)
+        except OverflowError:
+            # A state that cannot be saved is a bug: say which, keep running on the rest.
+            view = agg._sessions.views[vid]
+            bad = {
+                f: getattr(view, f)
+                for f in view.__struct_fields__
+                if "2**63" in _describe(getattr(view, f))
+            }
+            telemetry.errors.labels("aggregator", "checkpoint").inc()
+            log.error("checkpoint.view_unsaved", view=vid, fields=repr(bad)[:500])
+            continue
+        out.append(Output(topic, VIEW_PREFIX + vid.encode(), snapshot, partition=partition))
     out += [Output(topic, VIEW_PREFIX + vid.encode(), None, partition=partition) for vid in ended]
     out.append(Output(topic, GLOBAL_KEY, agg.snapshot_windows(), partition=partition))
     out.append(Output(topic, OFFSET_KEY, next_offset.to_bytes(8, "big"), partition=partition))
     return out
+
+
+def _describe(value: object) -> str:
+    """'2**63' if ``value`` holds an int beyond 64 bits (what msgpack cannot write)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int) and not -(2**63) <= item < 2**64:
+            return "2**63"
+        if isinstance(item, list | tuple | set):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif hasattr(item, "__struct_fields__"):
+            stack.extend(getattr(item, f) for f in item.__struct_fields__)
+    return ""
 
 
 def restore(
