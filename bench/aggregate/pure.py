@@ -193,7 +193,15 @@ def memory_per_view(views: int, total: int, batch: int, seed: int) -> tuple[int,
     return held, view_state, agg.open_views
 
 
-VIEW_MODULES = ("sessionizer.py", "viewstate.py", "timeline.py", "schedule.py")
+VIEW_MODULES = (
+    "sessionizer.py",
+    "viewstate.py",
+    "timeline.py",
+    "transitions.py",
+    "dims.py",
+    "corrections.py",
+    "schedule.py",
+)
 
 
 def main() -> None:
