@@ -78,6 +78,11 @@ class Aggregation:
         return len(self._sessions.views)
 
     @property
+    def window_store(self) -> WindowStore:
+        """The window store (read it, e.g. to publish per-partition accumulators)."""
+        return self._windows
+
+    @property
     def watermark_ms(self) -> int:
         """The highest watermark passed to :meth:`advance` (restored with the windows)."""
         return self._watermark
