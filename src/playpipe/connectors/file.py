@@ -7,6 +7,7 @@ committed batch is on disk; after a crash the last batch may appear twice.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -31,6 +32,7 @@ class FileConnector(Connector[FileSettings]):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.handle = path.open("ab")
+            self.regular = stat.S_ISREG(os.fstat(self.handle.fileno()).st_mode)
         except OSError as exc:
             raise HealthcheckError(
                 "path",
@@ -53,7 +55,7 @@ class FileConnector(Connector[FileSettings]):
         out = self._out()
         try:
             out.flush()
-            if self.handle is not None:
+            if self.handle is not None and self.regular:
                 os.fsync(self.handle.fileno())
         except OSError as exc:
             raise TransientError(f"cannot flush {self.settings.path}: {exc}") from None

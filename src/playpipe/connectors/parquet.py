@@ -16,6 +16,7 @@ fsspec (``playpipe[s3]`` for S3); ``storage_options`` are passed to its filesyst
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 import uuid
@@ -35,10 +36,18 @@ from playpipe.errors import DeliveryError, TerminalError, TransientError
 GroupKey = tuple[str, str, int]  # (dt=…/hour=… folder, topic, partition)
 
 
+HOUR_MS = 3_600_000
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_of_hour(hour: int) -> str:
+    t = time.gmtime(hour * 3600)
+    return f"dt={t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}/hour={t.tm_hour:02d}"
+
+
 def folder_of(timestamp_ms: int) -> str:
     """``dt=YYYY-MM-DD/hour=HH`` of a UTC time in ms."""
-    t = time.gmtime(timestamp_ms / 1000)
-    return f"dt={t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}/hour={t.tm_hour:02d}"
+    return _folder_of_hour(timestamp_ms // HOUR_MS)
 
 
 def file_name(topic: str, partition: int, first: int, last: int) -> str:
