@@ -59,7 +59,7 @@ class _GlobalState(msgspec.Struct, array_like=True):
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(_GlobalState)
-_view_decoder = msgspec.msgpack.Decoder(View)
+_view_decoder = msgspec.msgpack.Decoder(tuple[View, bytes])
 
 
 class Aggregation:
@@ -139,12 +139,20 @@ class Aggregation:
         return changed, ended
 
     def snapshot_view(self, view_id: str) -> bytes:
-        """The state of open view ``view_id`` as msgpack bytes (``KeyError`` if not open)."""
-        return _encoder.encode(self._sessions.views[view_id])
+        """The state of open view ``view_id`` as msgpack bytes (``KeyError`` if not open).
+
+        ``seq_bits`` can outgrow msgpack's 64-bit integers (up to 1024 bits), so it travels
+        as bytes after the struct.
+        """
+        view = self._sessions.views[view_id]
+        bits = view.seq_bits
+        raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+        return _encoder.encode((msgspec.structs.replace(view, seq_bits=0), raw))
 
     def restore(self, view_id: str, data: bytes) -> None:
         """Put back a view saved by :meth:`snapshot_view`."""
-        view = _view_decoder.decode(data)
+        view, raw = _view_decoder.decode(data)
+        view.seq_bits = int.from_bytes(raw, "little")
         if view.view_id != view_id:
             raise ValueError(f"snapshot is of view {view.view_id!r}, not {view_id!r}")
         view.dims = [intern(x) if isinstance(x, str) else x for x in view.dims]
