@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+
+from playpipe.config import Config, KafkaSettings, LocalKafkaSettings
+from playpipe.kafka.local import LocalCluster
+
 # CI explores the same examples on every run (a failure there is reproducible); developers'
 # runs explore new ones.
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from playpipe.config import Config, KafkaSettings, LocalKafkaSettings
-from playpipe.kafka.local import LocalCluster
 
 SINGLE_PORT_BASE = 39092
 TRIPLE_PORT_BASE = 39192
