@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-
 from playpipe.config import Config, KafkaSettings, LocalKafkaSettings
 from playpipe.kafka.local import LocalCluster
 
