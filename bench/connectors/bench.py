@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -111,15 +110,22 @@ def create_topic(bootstrap: str, name: str, partitions: int = 6) -> None:
 
 
 def write_config(path: Path, bootstrap: str, prefix: str, dsn: str, lake: Path, hook: str) -> None:
+    """One connector per destination on ``events``, and one per destination on its own
+    ``live-<kind>`` topic for the latency runs."""
     text = f'[kafka]\nbootstrap_servers = "{bootstrap}"\n[topics]\nprefix = "{prefix}"\n\n'
-    for suffix, topic in (("", "events"), ("-live", "live")):
+    for live in (False, True):
+        suffix = "-live" if live else ""
+        pg_topic, lake_topic, hook_topic = (
+            ("live-pg", "live-lake", "live-hook") if live else ("events",) * 3
+        )
         text += (
             f'[[connectors]]\nname = "pg{suffix}"\ntype = "postgres"\ndsn = "{dsn}"\n'
-            f'topic = "{topic}"\ntable = "bench_{topic}"\n{BATCH}\n'
-            f'[[connectors]]\nname = "lake{suffix}"\ntype = "parquet"\npath = "{lake / topic}"\n'
-            f'topic = "{topic}"\ncompression = "snappy"\n{BATCH}\n'
+            f'topic = "{pg_topic}"\ntable = "bench_{pg_topic.replace("-", "_")}"\n{BATCH}\n'
+            f'[[connectors]]\nname = "lake{suffix}"\ntype = "parquet"\n'
+            f'path = "{lake / lake_topic}"\ntopic = "{lake_topic}"\ncompression = "snappy"\n'
+            f"{BATCH}\n"
             f'[[connectors]]\nname = "hook{suffix}"\ntype = "webhook"\nurl = "{hook}"\n'
-            f'topic = "{topic}"\nformat = "ndjson"\n{BATCH}\n'
+            f'topic = "{hook_topic}"\nformat = "ndjson"\n{BATCH}\n'
         )
     path.write_text(text)
 
@@ -227,32 +233,36 @@ def main() -> None:
 def latency(
     args: Any, prefix: str, config: Path, log: Path, dsn: str, work: Path, receiver: Any
 ) -> None:
-    """Start the three live connectors, produce at a fixed rate, read the latencies."""
-    receiver.sample_latency = True
-    connects = [Connect(name, config, log) for name in ("pg-live", "lake-live", "hook-live")]
-    try:
-        time.sleep(8)  # let the three consumer groups join
-        total = int(args.rate * args.duration)
-        thread = threading.Thread(
-            target=produce, args=(args.bootstrap, f"{prefix}.live", total, "lv", args.rate)
-        )
-        thread.start()
-        thread.join()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and (
-            pg_count(dsn, "bench_live") < total or lake_rows(work / "lake" / "live") < total
-        ):
-            time.sleep(0.5)
-    finally:
-        for connect in connects:
-            connect.stop()
-    print(
-        f"\nend-to-end latency at {args.rate:,.0f} events/s for {args.duration:.0f} s "
-        "(produce -> destination receipt):"
+    """One connector at a time: produce at a fixed rate to its own topic, read latencies."""
+    total = int(args.rate * args.duration)
+    lake = work / "lake" / "live-lake"
+    runs = (
+        ("postgres", "pg-live", "live-pg", lambda: pg_count(dsn, "bench_live_pg")),
+        ("parquet", "lake-live", "live-lake", lambda: lake_rows(lake)),
+        ("webhook", "hook-live", "live-hook", lambda: receiver.live_count),
     )
-    print(f"  postgres  {percentiles(pg_latencies(dsn, 'bench_live'))}")
-    print(f"  parquet   {percentiles(lake_latencies(work / 'lake' / 'live'))}")
-    print(f"  webhook   {percentiles(receiver.latencies)}")
+    print(
+        f"\nend-to-end latency at {args.rate:,.0f} events/s for {args.duration:.0f} s, "
+        "one connector at a time (produce -> destination receipt):"
+    )
+    receiver.sample_latency = True
+    for kind, name, topic, delivered in runs:
+        create_topic(args.bootstrap, f"{prefix}.{topic}")
+        connect = Connect(name, config, log)
+        try:
+            time.sleep(6)  # let the consumer group join
+            took = produce(args.bootstrap, f"{prefix}.{topic}", total, "lv", args.rate)
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and delivered() < total:
+                time.sleep(0.2)
+        finally:
+            connect.stop()
+        values = {
+            "postgres": lambda: pg_latencies(dsn, "bench_live_pg"),
+            "parquet": lambda: lake_latencies(lake),
+            "webhook": lambda: receiver.latencies,
+        }[kind]()
+        print(f"  {kind:9s} {percentiles(values)}; produced at {total / took:,.0f}/s")
 
 
 if __name__ == "__main__":

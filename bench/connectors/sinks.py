@@ -19,6 +19,7 @@ class CountingReceiver:
 
     def __init__(self) -> None:
         self.count = 0
+        self.live_count = 0
         self.latencies: list[float] = []
         self.sample_latency = False
         self.lock = threading.Lock()
@@ -52,7 +53,10 @@ class CountingReceiver:
                             if stamp:
                                 samples.append(now - stamp)
                 with owner.lock:
-                    owner.count += lines
+                    if owner.sample_latency:
+                        owner.live_count += lines
+                    else:
+                        owner.count += lines
                     owner.latencies += samples
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
