@@ -20,10 +20,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## Create .venv, install playpipe with dev extras, fetch the Kafka jars (idempotent)
 	$(BIN)/playpipe kafka fetch
 
-demo: setup ## Set up, then run the pipeline locally
-	$(BIN)/playpipe kafka start
-	$(BIN)/playpipe topics apply
-	$(BIN)/playpipe kafka status
+demo: setup ## Set up, then run the whole pipeline with simulated viewers (Ctrl-C stops)
+	$(BIN)/playpipe demo
 
 test: setup test-web test-dashboard ## Run the whole suite (starts and stops its own Kafka)
 	$(BIN)/pytest -m "not slow"

@@ -363,6 +363,46 @@ def up(
     run_up(cfg, _state.config_path, console, Path(".playpipe/logs"))
 
 
+@app.command("demo")
+def demo(
+    viewers: Annotated[int, typer.Option(help="Simulated viewers watching at once.")] = 300,
+    degrade: Annotated[
+        str, typer.Option(help="CDN@SECONDS that degrades part-way, so the charts have a story.")
+    ] = "fastly@240",
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated audience.")] = 1,
+) -> None:
+    """`playpipe up` plus simulated viewers in real time: open the dashboard and watch.
+
+    Starts a local Kafka and every component, then plays a few hundred simulated viewers
+    against the collector (devices, countries, CDNs, ads, rebuffers, failures); one CDN
+    degrades part-way. Ctrl-C stops everything cleanly.
+    """
+    import signal as signals
+
+    from playpipe.simulate import DegradeSpec, run_simulation
+    from playpipe.up import run_up
+
+    cfg = load_config(None)
+    cfg.collector.open = True
+    try:
+        spec = DegradeSpec.parse(degrade)
+    except ValueError as exc:
+        raise ConfigError(f"--degrade: {exc}") from None
+    _ensure_kafka(cfg, None)
+    url = f"http://{cfg.collector.host}:{cfg.collector.port}"
+    console.print(f"Dashboard: [bold]http://{cfg.api.host}:{cfg.api.port}/[/]  ·  collector: {url}")
+
+    def viewers_play() -> None:
+        run_simulation(url, viewers, 24 * 3600, 1.0, seed, None, degrade=spec, progress=False)
+
+    def _interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signals.signal(signals.SIGTERM, _interrupt)
+    signals.signal(signals.SIGHUP, _interrupt)
+    run_up(cfg, _state.config_path, console, Path(".playpipe/logs"), after_start=viewers_play)
+
+
 # -- stream stages ---------------------------------------------------------------------------
 MetricsPortOption = Annotated[
     int,

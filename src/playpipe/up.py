@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,8 +166,29 @@ def components_for(config: Config, base_port: int = 9100) -> list[Watch]:
     return watches
 
 
-def run_up(config: Config, config_path: Path | None, console: Console, log_dir: Path) -> None:
-    """Start every component, show the live view until Ctrl-C/SIGTERM, then stop in order."""
+def _when_ready(config: Config, action: Callable[[], None]) -> None:
+    url = f"http://{config.collector.host}:{config.collector.port}/healthz"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    action()
+
+
+def run_up(
+    config: Config,
+    config_path: Path | None,
+    console: Console,
+    log_dir: Path,
+    after_start: Callable[[], None] | None = None,
+) -> None:
+    """Start every component, show the live view until Ctrl-C/SIGTERM, then stop in order.
+
+    ``after_start`` runs (in a thread) once the collector answers, e.g. the demo's viewers.
+    """
     watches = components_for(config)
     env = {"PLAYPIPE_KAFKA_BOOTSTRAP_SERVERS": config.kafka.bootstrap_servers}
     if config_path is not None:
@@ -175,6 +198,10 @@ def run_up(config: Config, config_path: Path | None, console: Console, log_dir: 
     supervisor = Supervisor([w.component for w in watches], log_dir, env)
     lags = LagReader(config)
     supervisor.start()
+    if after_start is not None:
+        threading.Thread(
+            target=_when_ready, args=(config, after_start), name="after-start", daemon=True
+        ).start()
     title = f"playpipe on {config.kafka.bootstrap_servers} — logs in {log_dir}"
     try:
         with Live(render(watches, title), console=console, refresh_per_second=2) as live:

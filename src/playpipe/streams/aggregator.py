@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from playpipe import telemetry
 from playpipe.config import Config
@@ -74,11 +74,24 @@ class Aggregator:
         self.idle_speed = idle_speed
         self.parts: dict[int, _Partition] = {}
         self._last_checkpoint = 0.0
+        self._consumer: Consumer | None = None
         self._late = telemetry.discarded_events.labels("aggregator-late")
         self._duplicates = telemetry.discarded_events.labels("aggregator-duplicates")
 
     def bind(self, consumer: Consumer) -> None:
-        pass
+        self._consumer = consumer
+
+    def _caught_up(self, partition: int, part: _Partition) -> bool:
+        """No events waiting in Kafka for this partition (so silence is real, not lag)."""
+        if self._consumer is None:
+            return True
+        tp = TopicPartition(self.input_topic, partition)
+        try:
+            _, high = self._consumer.get_watermark_offsets(tp, cached=True)
+        except KafkaException:
+            return False
+        position = part.next_offset if part.next_offset is not None else 0
+        return bool(high < 0 or position >= high)
 
     # -- processing -----------------------------------------------------------------------
     def process(self, messages: Sequence[Message]) -> list[Output]:
@@ -127,6 +140,9 @@ class Aggregator:
         outputs: list[Output] = []
         for partition, part in sorted(self.parts.items()):
             idle = now_s - part.last_event_wall
+            if idle > self.idle_s and not self._caught_up(partition, part):
+                part.last_event_wall, part.idle_base_ts = now_s, None  # lagging, not idle
+                continue
             if part.max_ts > -(2**62) and idle > self.idle_s:
                 if part.idle_base_ts is None:
                     part.idle_base_ts = part.max_ts

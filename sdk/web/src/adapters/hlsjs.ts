@@ -56,6 +56,8 @@ export function attachHls(monitor: Monitor, hls: HlsLike): Adapter {
     const bind = (media: HTMLVideoElement | null | undefined): void => {
       unbind?.();
       unbind = media ? bindElement(monitor, media, { sources: false, errors: false }) : undefined;
+      // play() may have been called before hls.js attached the element: keep that intent.
+      if (media) catchUp(monitor, elementPlayback(media));
     };
     const on = guarded<HlsListener>({
       hlsMediaAttached: (_e, d) => bind(d?.media ?? hls.media),
