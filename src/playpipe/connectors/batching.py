@@ -41,6 +41,15 @@ class Batcher:
         self.records.append(record)
         self.bytes += len(record.value)
 
+    def extend(self, records: list[Record], size: int) -> None:
+        """Add records whose values total ``size`` bytes (one call per consumed round)."""
+        if not records:
+            return
+        if not self.records:
+            self.started = self.clock()
+        self.records.extend(records)
+        self.bytes += size
+
     def full(self) -> bool:
         """Whether the count or byte limit is reached."""
         limits = self.settings

@@ -157,7 +157,8 @@ class Runtime:
     def _take_all(self, messages: list[Message]) -> None:
         """Decode, transform and batch messages; the hot loop, kept flat on purpose."""
         read, last_ts, apply = self.batcher.read, self._last_ts, self.transform.apply
-        received = dropped = 0
+        received = dropped = size = 0
+        records: list[Record] = []
         for message in messages:
             if message.error() is not None:
                 self._consume_error(message)
@@ -186,9 +187,9 @@ class Runtime:
                 (self._sampled if self.transform.dropped_by == "sample" else self._filtered).inc()
                 continue
             headers = message.headers()
-            self.batcher.add(
-                Record(kept, value, key, topic, partition, offset, stamp, headers or [])
-            )
+            records.append(Record(kept, value, key, topic, partition, offset, stamp, headers or []))
+            size += len(value)
+        self.batcher.extend(records, size)
         self._received.inc(received)
 
     def _consume_error(self, message: Message) -> None:
