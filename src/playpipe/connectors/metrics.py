@@ -34,7 +34,7 @@ dead_lettered = Counter(
 )
 dropped = Counter(
     "playpipe_connector_filtered_events_total",
-    "Records left out on purpose, by the filter or by sampling.",
+    "Records left out on purpose: by the filter, by sampling, or tombstones (no value).",
     ["connector", "by"],
 )
 batch_seconds = Histogram(

@@ -174,11 +174,22 @@ class PostgresConnector(Connector[PostgresSettings]):
 
     # -- lifecycle -----------------------------------------------------------------------
     def healthcheck(self) -> None:
-        conn = self._connect(for_healthcheck=True)
-        table = ".".join(self.table.as_string(conn).split("."))
+        """Connect (on a connection of its own: it may run beside a write) and check the
+        table exists and takes inserts."""
+        self._connect(for_healthcheck=True)
+        try:
+            with psycopg.connect(self.settings.dsn, autocommit=True, connect_timeout=10) as conn:
+                self._check_table(conn)
+        except psycopg.OperationalError as exc:
+            raise HealthcheckError(
+                "dsn", f"cannot connect to PostgreSQL ({str(exc).strip()})", "Check `dsn`."
+            ) from None
+
+    def _check_table(self, conn: psycopg.Connection[Any]) -> None:
+        table = self.table.as_string(conn)
         try:
             conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 0").format(self.table))
-            row = conn.execute("SELECT has_table_privilege(%s, 'INSERT')", (f"{table}",)).fetchone()
+            row = conn.execute("SELECT has_table_privilege(%s, 'INSERT')", (table,)).fetchone()
         except psycopg.errors.UndefinedTable:
             raise HealthcheckError(
                 "table",
@@ -186,7 +197,6 @@ class PostgresConnector(Connector[PostgresSettings]):
                 "Create it, or set `create_table = true` to let playpipe create it.",
             ) from None
         except psycopg.Error as exc:
-            self._reset()
             raise HealthcheckError(
                 "dsn", f"PostgreSQL: {str(exc).strip()}", "Check `dsn`."
             ) from None

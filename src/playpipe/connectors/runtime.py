@@ -92,6 +92,7 @@ class Runtime:
         self._received = telemetry.received_events.labels(metrics.component(name))
         self._filtered = metrics.dropped.labels(name, "filter")
         self._sampled = metrics.dropped.labels(name, "sample")
+        self._tombstones = metrics.dropped.labels(name, "tombstone")
 
     # -- rebalance ------------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -173,7 +174,10 @@ class Runtime:
             kind, stamp = message.timestamp()
             stamp = stamp if kind else int(time.time() * 1000)
             last_ts[partition] = stamp
-            value = message.value() or b""
+            value = message.value()
+            if value is None:  # a tombstone of a compacted topic: nothing to deliver
+                self._tombstones.inc()
+                continue
             try:
                 data = decode(value)
             except TerminalError as exc:

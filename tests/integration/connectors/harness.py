@@ -57,7 +57,10 @@ def make_events(count: int, views: int = 20, seed: str = "") -> list[dict[str, A
 
 
 def produce(
-    config: Config, events: list[dict[str, Any]], short: str = "events", extra: list[bytes] = ()
+    config: Config,
+    events: list[dict[str, Any]],
+    short: str = "events",
+    extra: list[bytes | None] = (),
 ) -> None:
     """Produce events keyed by view, then any raw ``extra`` values (e.g. broken JSON)."""
     producer = Producer(producer_config(config.kafka))

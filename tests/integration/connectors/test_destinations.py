@@ -132,7 +132,8 @@ def test_postgres_upserts_views_and_corrected_windows(
     produce(kafka_config, first, short="metrics.10s")
     produce(kafka_config, corrected, short="metrics.10s")
     views = [{"view_id": f"v{i}", "state": "playing"} for i in range(5)]
-    produce(kafka_config, [*views, {"view_id": "v0", "state": "ended"}], short="views")
+    ended = {"view_id": "v0", "state": "ended"}
+    produce(kafka_config, [*views, ended], short="views", extra=[None])  # and a tombstone
     metrics_table, views_table = f"m_{uuid.uuid4().hex[:8]}", f"v_{uuid.uuid4().hex[:8]}"
     common = {"type": "postgres", "dsn": postgres_dsn}
     with (
@@ -157,6 +158,7 @@ def test_postgres_upserts_views_and_corrected_windows(
         )
         state = conn.execute(f"SELECT record->>'state' FROM {views_table} WHERE view_id = 'v0'")
         assert state.fetchone() == ("ended",)
+    assert read_topic(kafka_config, topic_name(kafka_config, "dlq.pgv"), 1, timeout=3) == []
 
 
 def test_postgres_bad_rows_go_alone_to_the_dlq(kafka_config: Config, postgres_dsn: str) -> None:
