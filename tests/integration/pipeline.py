@@ -33,7 +33,10 @@ SIM_DIMENSION_SETS = [
 class Pipeline:
     """Collector + standardizer + aggregator on their own topics."""
 
-    def __init__(self, bootstrap: str, prefix: str, work: Path, partitions: int = 3) -> None:
+    def __init__(
+        self, bootstrap: str, prefix: str, work: Path, partitions: int = 3, idle_speed: float = 30
+    ) -> None:
+        self.idle_speed = idle_speed
         self.config = Config(kafka=KafkaSettings(bootstrap_servers=bootstrap, timeout_s=20))
         self.config.topics.prefix = prefix
         self.config.topics.partitions = partitions
@@ -69,7 +72,7 @@ class Pipeline:
     def start(self) -> Pipeline:
         self.collector.start()
         self.start_stage("standardizer", "standardize")
-        self.start_stage("aggregator", "aggregate", "--idle-speed", "30")
+        self.start_stage("aggregator", "aggregate", "--idle-speed", str(self.idle_speed))
         return self
 
     def kill(self, name: str) -> None:

@@ -53,7 +53,8 @@ def view_of(case: dict[str, Any]) -> str:
 def test_real_players_make_the_right_view_records(
     kafka_bootstrap: str, unique_prefix: str, tmp_path: Path
 ) -> None:
-    pipeline = Pipeline(kafka_bootstrap, unique_prefix, tmp_path).start()
+    # Real time: the players pause between beacons, so event time must not run ahead when idle.
+    pipeline = Pipeline(kafka_bootstrap, unique_prefix, tmp_path, idle_speed=1).start()
     try:
         cases = run_browser_suite(pipeline.collector.url)
         wanted = {name: view_of(case) for name, case in cases.items()}
