@@ -12,13 +12,13 @@ import httpx
 import msgspec
 import pytest
 from confluent_kafka import Consumer
-from tests.integration.collector_proc import CollectorProcess
-from tests.unit.collector.harness import event
 
 from playpipe.config import Config, KafkaSettings, LocalKafkaSettings
 from playpipe.kafka.local import LocalCluster
 from playpipe.kafka.settings import consumer_config
 from playpipe.kafka.topics import apply_topics
+from tests.integration.collector_proc import CollectorProcess
+from tests.unit.collector.harness import event
 
 pytestmark = pytest.mark.kafka
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import msgspec
 import pytest
 from confluent_kafka import Consumer, Producer
-from tests.unit.collector.harness import event
 
 from playpipe.config import Config, KafkaSettings
 from playpipe.kafka.settings import consumer_config, producer_config
 from playpipe.kafka.topics import apply_topics, topic_name
 from playpipe.streams.runner import StreamRunner
 from playpipe.streams.standardizer import Standardizer
+from tests.unit.collector.harness import event
 
 pytestmark = pytest.mark.kafka
 
