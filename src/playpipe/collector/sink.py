@@ -167,6 +167,7 @@ class KafkaSink:
         self.spool = Spool(spool_dir, max_bytes=spool_max_bytes)
         self.writer = _GroupWriter(self.spool)
         self._inflight = 0
+        self._wake = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._replayer: asyncio.Task[None] | None = None
         self.kafka_ok = True
@@ -191,16 +192,20 @@ class KafkaSink:
         self.spool.close()
 
     async def _poll_forever(self) -> None:
-        """Serve delivery reports on this loop: every millisecond while batches wait for them."""
+        """Serve delivery reports on this loop: every millisecond while batches wait for them,
+        and at once when a new batch starts waiting (``_wake``)."""
         while True:
             served = self.producer.poll(0)
             if self._inflight:
                 await asyncio.sleep(0 if served else 0.001)
-            else:
-                await asyncio.sleep(0.05)
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.05)
 
     async def _await_acks(self, pending: _Pending) -> None:
         self._inflight += 1
+        self._wake.set()
         try:
             await asyncio.wait_for(asyncio.shield(pending.future), self.timeout_s + 2.0)
         except TimeoutError:
