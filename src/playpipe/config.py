@@ -274,11 +274,24 @@ def load(
         ) from None
 
 
+SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "dsn", "hmac")
+
+
+def _mask(node: Any) -> Any:
+    """A copy of ``node`` where every value under a key that names a secret is ``***``."""
+    if isinstance(node, dict):
+        return {
+            key: "***"
+            if any(word in str(key).lower() for word in SECRET_WORDS) and value not in ("", None)
+            else _mask(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_mask(item) for item in node]
+    return node
+
+
 def dump(config: Config) -> dict[str, Any]:
-    """The effective configuration as plain data, with secrets masked."""
-    data: dict[str, Any] = msgspec.to_builtins(config)
-    client = data["kafka"]["client"]
-    for key in client:
-        if any(word in key for word in ("password", "secret", "token")):
-            client[key] = "***"
-    return data
+    """The effective configuration as plain data, with secrets masked (anywhere in the tree)."""
+    masked: dict[str, Any] = _mask(msgspec.to_builtins(config))
+    return masked

@@ -122,3 +122,13 @@ def test_invalid_toml_is_a_clear_error(tmp_path: Path) -> None:
     path = write(tmp_path, "[kafka\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         config.load(path, environ={})
+
+
+def test_dump_masks_secrets_anywhere_in_the_tree() -> None:
+    env = {"PLAYPIPE_KAFKA_CLIENT_SASL_PASSWORD": "s3cret"}
+    data = config.dump(config.load(environ=env))
+    assert data["kafka"]["client"]["sasl.password"] == "***"
+    assert config._mask({"connectors": [{"api_key": "k", "url": "u"}]}) == {
+        "connectors": [{"api_key": "***", "url": "u"}]
+    }
+    assert config._mask({"api": {"tokens": {"abc": ["*"]}}}) == {"api": {"tokens": "***"}}
