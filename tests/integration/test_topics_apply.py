@@ -49,7 +49,11 @@ def test_partition_increase_and_config_change_are_applied(kafka_config: Config) 
     assert change.action == "update"
     assert "partitions 3 -> 5" in change.details
     assert any(d.startswith("retention.ms") for d in change.details)
-    others = [c for c in plan.changes if c.topic != events]
+    # The aggregator's state changelog follows the events topic's partitions.
+    state = topic_name(kafka_config, "aggregator.state")
+    follower = next(c for c in plan.changes if c.topic == state)
+    assert "partitions 3 -> 5" in follower.details
+    others = [c for c in plan.changes if c.topic not in (events, state)]
     assert all(c.action == "unchanged" for c in others)
 
     admin = AdminClient({"bootstrap.servers": kafka_config.kafka.bootstrap_servers})

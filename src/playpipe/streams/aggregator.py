@@ -91,7 +91,7 @@ class Aggregator:
         except KafkaException:
             return False
         position = part.next_offset if part.next_offset is not None else 0
-        return bool(high < 0 or position >= high)
+        return bool(high >= 0 and position >= high)  # unknown end: not known to be idle
 
     # -- processing -----------------------------------------------------------------------
     def process(self, messages: Sequence[Message]) -> list[Output]:
