@@ -43,6 +43,8 @@ export class MonitorCore {
   private droppedBase: number | undefined;
   private cdn: string | undefined;
   private beat: ReturnType<typeof setInterval> | undefined;
+  private beatPeriod = 0;
+  private pausedSince: number | undefined;
   private hiding = false;
   private readonly viewer: string | undefined;
   private readonly offPage: () => void;
@@ -230,16 +232,33 @@ export class MonitorCore {
     this.sync();
   }
 
-  /** Start or stop heartbeats to match the view's state. */
+  /**
+   * Start, stop or re-time heartbeats to match the view's state: every `heartbeatIntervalMs`
+   * while playing or rebuffering, every `pausedHeartbeatIntervalMs` while paused (a keep-alive,
+   * so that a long pause does not end the view on the aggregator's idle timeout), none otherwise.
+   */
   private sync(): void {
-    const want = this.view.beating;
-    if (want && this.beat === undefined) {
-      const tick = (): void => void safe(() => { this.view.heartbeat(); this.sync(); });
-      this.beat = setInterval(tick, this.cfg.heartbeatIntervalMs);
-    } else if (!want && this.beat !== undefined) {
-      clearInterval(this.beat);
-      this.beat = undefined;
+    const v = this.view;
+    const paused = v.state === 'paused';
+    if (!paused) this.pausedSince = undefined;
+    else if (this.pausedSince === undefined) this.pausedSince = Date.now();
+    const period = v.beating ? this.cfg.heartbeatIntervalMs : paused ? this.cfg.pausedHeartbeatIntervalMs : 0;
+    if (period === this.beatPeriod) return;
+    if (this.beat !== undefined) clearInterval(this.beat);
+    this.beat = undefined;
+    this.beatPeriod = period;
+    if (period > 0) this.beat = setInterval(() => void safe(() => this.tick()), period);
+  }
+
+  private tick(): void {
+    const v = this.view;
+    const max = this.cfg.maxPauseMs;
+    if (v.state === 'paused' && max > 0 && Date.now() - (this.pausedSince ?? Date.now()) >= max) {
+      v.end('timeout');
+    } else {
+      v.heartbeat();
     }
+    this.sync();
   }
 
   private flux(): Fluxdata {

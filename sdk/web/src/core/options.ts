@@ -11,6 +11,13 @@ export interface Options {
   sampleRate?: number;
   /** Heartbeat period while playing or rebuffering, in ms (>= 1000). Default 10000. */
   heartbeatIntervalMs?: number;
+  /**
+   * Keep-alive heartbeat period while paused, in ms (0, or >= 1000; 0 = none). Keeps a long
+   * pause from looking like an abandoned view to the aggregator. Default 20000.
+   */
+  pausedHeartbeatIntervalMs?: number;
+  /** A pause this long ends the view (`view_end` reason `timeout`), in ms (0 = never). Default 3600000. */
+  maxPauseMs?: number;
   /** Keep a random `viewer_id` in localStorage. Set false where storage is not allowed. Default true. */
   persistViewer?: boolean;
   /** Your own anonymous viewer id; takes precedence over the stored one. */
@@ -43,6 +50,8 @@ export type Config = Required<Omit<Options, 'viewerId' | 'content' | 'player' | 
 export const DEFAULTS = {
   sampleRate: 1,
   heartbeatIntervalMs: 10_000,
+  pausedHeartbeatIntervalMs: 20_000,
+  maxPauseMs: 3_600_000,
   persistViewer: true,
   segmentEvents: false,
   maxBatchEvents: 20,
@@ -59,6 +68,8 @@ export const MAX_BODY_BYTES = 60_000;
 const NUMBERS: Record<string, [number, number]> = {
   sampleRate: [0, 1],
   heartbeatIntervalMs: [1_000, 3_600_000],
+  pausedHeartbeatIntervalMs: [0, 3_600_000],
+  maxPauseMs: [0, 86_400_000],
   maxBatchEvents: [1, 1_000],
   maxBatchBytes: [1_000, MAX_BODY_BYTES],
   flushIntervalMs: [0, 600_000],
@@ -85,6 +96,8 @@ function problemsOf(o: Record<string, unknown>): string[] {
     if (range) {
       if (typeof v !== 'number' || !(v >= range[0] && v <= range[1])) {
         p.push(`${k} must be a number from ${range[0]} to ${range[1]}`);
+      } else if (k === 'pausedHeartbeatIntervalMs' && v > 0 && v < 1_000) {
+        p.push(`${k} must be 0 (no keep-alive) or at least 1000`);
       }
     } else if (BOOLEANS.includes(k)) {
       if (typeof v !== 'boolean') p.push(`${k} must be true or false`);

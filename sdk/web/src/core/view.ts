@@ -126,8 +126,9 @@ export class View {
     if (error.severity === 'fatal') this.end('error');
   }
 
+  /** A heartbeat while playing or rebuffering, or a keep-alive one while paused. */
   heartbeat(): void {
-    if (this.beating) this.emit('heartbeat');
+    if (this.beating || this.state === 'paused') this.emit('heartbeat');
   }
 
   end(reason: ViewEndReason): void {

@@ -54,6 +54,8 @@ describe('misconfiguration', () => {
     [{ ...BASE, propertyKey: '' }],
     [{ ...BASE, sampleRate: 2 }],
     [{ ...BASE, heartbeatIntervalMs: 10 }],
+    [{ ...BASE, pausedHeartbeatIntervalMs: 500 }],
+    [{ ...BASE, maxPauseMs: -1 }],
     [{ ...BASE, persistViewer: 'no' }],
     [{ ...BASE, collectorURL: 'typo' }],
     [{ ...BASE, maxBatchBytes: 100_000 }],

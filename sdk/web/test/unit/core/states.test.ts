@@ -189,7 +189,7 @@ describe('view state machine', () => {
   });
 
   it('sends heartbeats while playing or rebuffering only, at the configured interval', () => {
-    const { core, types } = started({ heartbeatIntervalMs: 5_000 });
+    const { core, types } = started({ heartbeatIntervalMs: 5_000, pausedHeartbeatIntervalMs: 0 });
     vi.advanceTimersByTime(10_000);
     core.waiting();
     vi.advanceTimersByTime(5_000);
@@ -199,6 +199,63 @@ describe('view state machine', () => {
     expect(types().slice(5)).toEqual([
       'heartbeat', 'heartbeat', 'rebuffer_start', 'heartbeat', 'rebuffer_end', 'playing', 'paused',
     ]);
+  });
+
+  it('keeps a paused view alive with slower heartbeats, then back to the playing period', () => {
+    const { core, types } = started();
+    core.pause();
+    vi.advanceTimersByTime(19_999);
+    expect(types().at(-1)).toBe('paused');
+    vi.advanceTimersByTime(1);
+    expect(types().at(-1)).toBe('heartbeat');
+    vi.advanceTimersByTime(40_000);
+    expect(types().slice(5)).toEqual(['paused', 'heartbeat', 'heartbeat', 'heartbeat']);
+    core.play();
+    core.playing();
+    vi.advanceTimersByTime(10_000);
+    expect(types().slice(9)).toEqual(['play_requested', 'playing', 'heartbeat']);
+  });
+
+  it('never leaves a paused view silent for the aggregator view timeout (60 s)', () => {
+    const { core, events } = started();
+    core.pause();
+    vi.advanceTimersByTime(10 * 60_000);
+    const ts = events.map((e) => e.client_ts);
+    const gaps = ts.slice(1).map((t, i) => t - ts[i]!);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(20_000);
+    expect(new Set(events.map((e) => e.view_id)).size).toBe(1);
+  });
+
+  it('ends a view paused longer than maxPauseMs (timeout); playing again starts a new view', () => {
+    const { core, events, types } = started({ pausedHeartbeatIntervalMs: 30_000, maxPauseMs: 120_000 });
+    core.pause();
+    vi.advanceTimersByTime(119_999);
+    expect(types().slice(5)).toEqual(['paused', 'heartbeat', 'heartbeat', 'heartbeat']);
+    vi.advanceTimersByTime(1);
+    expect(types().at(-1)).toBe('view_end');
+    expect(events.at(-1)!.reason).toBe('timeout');
+    vi.advanceTimersByTime(600_000);
+    expect(types().at(-1)).toBe('view_end'); // nothing more for an ended view
+    const first = events[0]!.view_id;
+    core.play();
+    expect(types().slice(-2)).toEqual(['view_start', 'play_requested']);
+    expect(events.at(-1)!.view_id).not.toBe(first);
+  });
+
+  it('a seek while paused restarts the pause clock; pausedHeartbeatIntervalMs 0 sends none', () => {
+    const keep = started({ pausedHeartbeatIntervalMs: 10_000, maxPauseMs: 30_000 });
+    keep.core.pause();
+    vi.advanceTimersByTime(20_000);
+    keep.core.seeking(1_000);
+    keep.core.seeked(true);
+    vi.advanceTimersByTime(20_000);
+    expect(keep.types()).not.toContain('view_end');
+    vi.advanceTimersByTime(10_000);
+    expect(keep.events.at(-1)!.reason).toBe('timeout');
+    const none = started({ pausedHeartbeatIntervalMs: 0 });
+    none.core.pause();
+    vi.advanceTimersByTime(3_600_000);
+    expect(none.types().at(-1)).toBe('paused');
   });
 
   it('defaults heartbeats to 10 s', () => {
