@@ -42,6 +42,13 @@ from playpipe.collector.http import (
 )
 from playpipe.collector.ingest import BodyError, Parsed, parse_body
 from playpipe.collector.ratelimit import TokenBuckets
+from playpipe.collector.routes import (
+    FrameError,
+    RequestFacts,
+    SourceRoute,
+    load_routes,
+    raw_headers,
+)
 from playpipe.collector.settings import CollectorSettings
 from playpipe.collector.sink import OutRecord
 from playpipe.collector.spool import SpoolFullError
@@ -134,6 +141,7 @@ class CollectorApp:
         self.keys = frozenset(settings.property_keys)
         self.key_limits = TokenBuckets(settings.per_key_limit)
         self.ip_limits = TokenBuckets(settings.per_ip_limit)
+        self.routes: dict[str, SourceRoute] = load_routes()
 
     # -- ASGI -----------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -187,6 +195,8 @@ class CollectorApp:
                         {"error": f"{method} is not allowed on {path}; use POST"},
                         [(b"allow", b"POST, OPTIONS")],
                     )
+            elif path in self.routes:
+                await self.source_request(self.routes[path], scope, receive, send)
             elif path == "/healthz" and method == "GET":
                 await respond(send, 200, {"status": "ok"})
             elif path == "/readyz" and method == "GET":
@@ -422,6 +432,130 @@ class CollectorApp:
             metrics.discarded_events.inc(len(records))
             log.warning("invalid.discarded", records=len(records), why="kafka away and spool full")
 
+    # -- other wire formats (playpipe.collector.routes) ----------------------------------------
+    async def source_request(
+        self, route: SourceRoute, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """A request on a source format's route: cheap checks, then raw records to Kafka."""
+        method = scope["method"]
+        headers = headers_of(scope)
+        origin = headers.get("origin")
+        if method == "OPTIONS":
+            status = 204 if self.cors.allowed(origin) else 403
+            preflight = _route_preflight(self.cors.preflight_headers(origin), route)
+            await respond_raw(send, status, b"", "text/plain", preflight)
+            return
+        cors = self.cors.headers(origin)
+        if method not in route.methods:
+            allow = ", ".join((*route.methods, "OPTIONS")).encode()
+            message = f"{method} is not allowed on {route.path}; use {' or '.join(route.methods)}"
+            await respond(send, 405, {"error": message}, [(b"allow", allow), *cors])
+            return
+        received_at = int(self.clock() * 1000)
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        query = parse_qs(query_string)
+        peer = (scope.get("client") or ("", 0))[0]
+        ctx = self.enricher.context(peer, headers.get("x-forwarded-for"), headers.get("user-agent"))
+        key = _first(query, "key") or headers.get("x-playpipe-key")
+        request = Request(received_at, headers, origin, key, None, ctx)
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        facts = RequestFacts(method, route.path, _without_key(query_string), content_type, headers)
+        body = b""
+        try:
+            self._admit_source(request, route, content_type)
+            if method == "GET":
+                body = query_string.encode("latin-1")
+            else:
+                body = await self._read(request, receive)
+            frames = route.frame(body, facts)
+            if not frames and not route.allow_empty:
+                raise FrameError(f"empty body: {route.summary or route.format} expected")
+            if len(frames) > self.settings.max_events:
+                raise FrameError(
+                    f"too many reports: {len(frames)} in one request, at most "
+                    f"{self.settings.max_events}",
+                    413,
+                )
+        except FrameError as exc:
+            rejection = Rejection(exc.status, exc.message, "malformed")
+            await self._refuse(send, request, body, rejection, cors)
+            return
+        except Rejection as rejection:
+            await self._refuse(send, request, body, rejection, cors)
+            return
+        common = raw_headers(
+            route,
+            facts,
+            received_at=received_at,
+            client_ip=ctx.ip,
+            property_key=key,
+            context=_context_of(ctx),
+        )
+        raw = self.topics.raw
+        records = [OutRecord(raw, f.key, f.value, common) for f in frames]
+        metrics.received_events.inc(len(records))
+        try:
+            assert self.sink is not None, "the collector has not started"
+            await self.sink.deliver(records)
+        except (SpoolFullError, OSError) as exc:
+            if isinstance(exc, OSError):
+                log.error("spool.write_failed", exc=True)
+            metrics.rejected_requests.labels("503").inc()
+            retry = [(b"retry-after", str(RETRY_AFTER_FULL_S).encode())]
+            message = "Kafka is unavailable and the local spool is full; retry later"
+            await respond(send, 503, {"error": message}, cors + retry)
+            return
+        metrics.accepted_events.inc(len(records))
+        await respond_raw(send, route.ok_status, route.ok_body, route.ok_content_type, cors)
+
+    def _admit_source(self, request: Request, route: SourceRoute, content_type: str) -> None:
+        if not self.cors.allowed(request.origin):
+            raise Rejection(
+                403,
+                f"origin {request.origin} is not allowed to send beacons (collector.cors_origins)",
+                "origin",
+            )
+        if content_type not in route.content_types:
+            wanted = ", ".join(t for t in route.content_types if t) or "no content type"
+            raise Rejection(
+                415,
+                f"unsupported content type {content_type!r} on {route.path}: send {wanted}",
+                "content_type",
+            )
+        key = request.property_key
+        if not self.settings.open and (key is None or key not in self.keys):
+            message = (
+                f"unknown property key {key!r}"
+                if key
+                else f"no property key: add ?key=<property key> to the {route.path} URL"
+            )
+            raise Rejection(403, message, "unknown_key")
+        now = self.clock()
+        for buckets, who in ((self.key_limits, key or ""), (self.ip_limits, request.ctx.ip)):
+            wait = buckets.take(who, now)
+            if wait > 0:
+                retry = str(max(1, int(wait + 0.999))).encode()
+                raise Rejection(
+                    429,
+                    "rate limit exceeded; retry after the given seconds",
+                    "rate_limit",
+                    [(b"retry-after", retry)],
+                )
+
+    async def _refuse(
+        self,
+        send: Send,
+        request: Request,
+        body: bytes,
+        rejection: Rejection,
+        cors: list[tuple[bytes, bytes]],
+    ) -> None:
+        metrics.rejected_requests.labels(str(rejection.status)).inc()
+        await self._keep_body(request, body, rejection)
+        await respond(
+            send, rejection.status, {"error": rejection.message}, cors + rejection.headers
+        )
+
 
 def _valid_indexes(parsed: Parsed) -> list[int]:
     """The body index of each valid event (the rejected ones leave gaps)."""
@@ -464,3 +598,36 @@ def _int_or_none(text: str | None) -> int | None:
         return int(text.strip())
     except ValueError:
         return None
+
+
+def _without_key(query: str) -> str:
+    """The query string without the property key (it travels as its own header)."""
+    parts = [p for p in query.split("&") if p and not p.startswith("key=")]
+    return "&".join(parts)
+
+
+def _context_of(ctx: BatchContext) -> dict[str, object]:
+    """The collector's enrichment of a request, for the mapping of other wire formats."""
+    out: dict[str, object] = {}
+    if ctx.device_fields:
+        out["device"] = ctx.device_fields
+    if ctx.geo_fields:
+        out["geo"] = ctx.geo_fields
+    if ctx.network_fields:
+        out["network"] = ctx.network_fields
+    return out
+
+
+def _route_preflight(
+    headers: list[tuple[bytes, bytes]], route: SourceRoute
+) -> list[tuple[bytes, bytes]]:
+    """The collector's preflight headers with the route's methods and extra request headers."""
+    methods = ", ".join((*route.methods, "OPTIONS")).encode()
+    out = []
+    for name, value in headers:
+        if name == b"access-control-allow-methods":
+            value = methods
+        elif name == b"access-control-allow-headers" and route.extra_cors_headers:
+            value = value + b", " + ", ".join(route.extra_cors_headers).encode()
+        out.append((name, value))
+    return out
