@@ -44,9 +44,6 @@ def _require_browser() -> None:
         pytest.skip(message)
 
 
-# Kept out of the default suite until its last check is fixed: in a fresh-clone CI run the view
-# list did not follow the breakdown filter (every chart did). Run it with `make soak`.
-@pytest.mark.slow
 def test_dashboard_in_chromium(kafka_config: Config, tmp_path: Path) -> None:
     _require_browser()
     apply_topics(kafka_config)

@@ -53,6 +53,16 @@ function rangeParams(): Record<string, string> {
   return { from: `-${state.range}`, to: "now" };
 }
 
+/** Whether an answer asked with this filter is still the one to show (it changed meanwhile). */
+function current(filter: string): boolean {
+  return filter === filterParam();
+}
+
+/** Mark a panel with the filter its content answers, once it shows that content. */
+function shown(panel: HTMLElement, filter: string): void {
+  panel.dataset.filter = filter;
+}
+
 function showError(where: HTMLElement, error: unknown): void {
   if (error instanceof ApiError && error.status === 401) {
     byId("auth").hidden = false;
@@ -61,18 +71,22 @@ function showError(where: HTMLElement, error: unknown): void {
 }
 
 async function refreshCharts(): Promise<void> {
+  const filter = filterParam();
   try {
     const answer = await getJson<MetricsAnswer>("/v1/metrics", {
       name: CHART_METRICS.join(","),
       window: state.window,
-      filter: filterParam(),
+      filter,
       ...rangeParams(),
     });
+    if (!current(filter)) return;
     updateCharts(answer);
   } catch (error) {
+    if (!current(filter)) return;
     updateCharts(null, error instanceof Error ? error.message : String(error));
     if (error instanceof ApiError && error.status === 401) byId("auth").hidden = false;
   }
+  shown(byId("charts"), filter);
 }
 
 function breakdownOptions(): string[] {
@@ -89,36 +103,43 @@ async function refreshBreakdown(): Promise<void> {
   select.replaceChildren(
     ...options.map((o) => h("option", { value: o, selected: o === state.breakdownBy }, o)),
   );
+  const filter = filterParam();
+  const by = state.breakdownBy;
   try {
     const answer = await getJson<MetricsAnswer>("/v1/metrics", {
       name: BREAKDOWN_METRICS.map((m) => m.metric).join(","),
       window: state.window,
-      by: state.breakdownBy,
-      filter: filterParam(),
+      by,
+      filter,
       shape: "total",
       limit: "100",
       ...rangeParams(),
     });
+    if (!current(filter) || by !== state.breakdownBy) return;
     note.textContent = answer.exact
       ? ""
       : "Percentiles and scores over several windows are weighted means.";
     const rerender = () =>
-      renderBreakdown(table, state.breakdownBy, answer.rows ?? [], addFilter, rerender);
+      renderBreakdown(table, by, answer.rows ?? [], addFilter, rerender);
     rerender();
   } catch (error) {
+    if (!current(filter)) return;
     table.replaceChildren();
     showError(note, error);
   }
+  shown(table, filter);
 }
 
 async function refreshErrors(): Promise<void> {
   const table = byId<HTMLTableElement>("errors");
+  const filter = filterParam();
   try {
     const answer = await getJson<{ errors: ErrorRow[] }>("/v1/errors", {
-      filter: filterParam(),
+      filter,
       limit: "8",
       ...rangeParams(),
     });
+    if (!current(filter)) return;
     table.replaceChildren(
       h(
         "thead",
@@ -151,22 +172,31 @@ async function refreshErrors(): Promise<void> {
       ),
     );
   } catch (error) {
+    if (!current(filter)) return;
     showError(table, error);
   }
+  shown(table, filter);
 }
 
 async function refreshViews(): Promise<void> {
   const table = byId<HTMLTableElement>("views");
+  const filter = filterParam();
   try {
     const answer = await getJson<{ views: ViewItem[] }>("/v1/views", {
-      filter: filterParam(),
+      filter,
       limit: "12",
       ...rangeParams(),
     });
+    if (!current(filter)) return;
     renderViewList(table, answer.views, (id) => void openView(id));
+    for (const row of table.querySelectorAll<HTMLElement>("tr[data-view]")) {
+      row.classList.toggle("selected", row.dataset.view === state.openView);
+    }
   } catch (error) {
+    if (!current(filter)) return;
     showError(table, error);
   }
+  shown(table, filter);
 }
 
 async function openView(viewId: string): Promise<void> {
