@@ -12,6 +12,8 @@ from playpipe.errors import PlaypipeError
 
 BUILTIN: dict[str, str] = {
     "native": "playpipe.sources.native:NativeFormat",
+    "cmcd": "playpipe.sources.cmcd:CmcdFormat",
+    "cmcd_request": "playpipe.sources.cmcd:CmcdRequestFormat",
 }
 ENTRY_POINT_GROUP = "playpipe.sources"
 
