@@ -25,7 +25,12 @@ from playpipe.log import get_logger
 
 log = get_logger("collector")
 
-ROUTE_MODULES: tuple[str, ...] = ("playpipe.sources.cmcd_routes",)
+ROUTE_MODULES: tuple[str, ...] = (
+    "playpipe.sources.cmcd_routes",
+    "playpipe.sources.mux_routes",
+    "playpipe.sources.snowplow_routes",
+    "playpipe.sources.epas_routes",
+)
 """Modules whose ``ROUTES`` the collector serves, besides the native ``POST /v1/events``."""
 
 HEADER_PREFIX = "playpipe.http."

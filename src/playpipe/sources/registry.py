@@ -14,6 +14,9 @@ BUILTIN: dict[str, str] = {
     "native": "playpipe.sources.native:NativeFormat",
     "cmcd": "playpipe.sources.cmcd:CmcdFormat",
     "cmcd_request": "playpipe.sources.cmcd:CmcdRequestFormat",
+    "mux": "playpipe.sources.mux:MuxFormat",
+    "snowplow": "playpipe.sources.snowplow:SnowplowFormat",
+    "epas": "playpipe.sources.epas:EpasFormat",
 }
 ENTRY_POINT_GROUP = "playpipe.sources"
 
