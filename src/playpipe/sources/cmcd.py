@@ -9,7 +9,7 @@ Two formats, both fed by the collector routes of ``playpipe.sources.cmcd_routes`
 
 ``sid`` is the view. ``event_id`` is derived from (``sid``, mode, ``sn``, position) so a
 report delivered twice maps to the same ids and the standardizer drops the copy; ``seq`` is
-``3 * sn + position``, so events keep the player's order. Play states (``sta``) become the
+``4 * sn + position``, so events keep the player's order. Play states (``sta``) become the
 dictionary's state events by the transition from the view's previous state, which this
 mapper remembers per view (bounded, least recently used first out): see ``docs/sources.md``.
 """
@@ -36,7 +36,7 @@ from playpipe.sources.rawctx import RawContext
 from playpipe.sources.registry import MappingError
 
 SOURCE: Final = "cmcd"
-SEQ_STRIDE: Final = 3
+SEQ_STRIDE: Final = 4
 """A report maps to at most this many events; ``seq = sn * SEQ_STRIDE + position``."""
 
 TERMINAL: Final = frozenset({"e", "f", "q"})
@@ -86,6 +86,7 @@ class ViewMemory:
     state: str | None = None
     started: bool = False
     over: bool = False
+    bitrate: float | None = None
 
 
 class ViewStates:
@@ -176,6 +177,15 @@ def _text(value: object) -> str:
     return str(value)[:MAX_TEXT]
 
 
+def _shown_bitrate(report: Report) -> Any:
+    """The bitrate on screen: ``pb`` (playhead bitrate) when sent, else ``br``; none on
+    response reports, whose ``br`` is the downloaded object's."""
+    if report.values.get("e") == "rr":
+        return None
+    shown = _video_item(report, "pb")
+    return shown if shown is not None else _video_item(report, "br")
+
+
 def _custom(report: Report) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     for key in CUSTOM_KEYS:
@@ -198,7 +208,7 @@ def _fluxdata(report: Report) -> dict[str, Any] | None:
     flux: dict[str, Any] = {}
     pairs = (
         ("playhead_ms", report.values.get("pt")),
-        ("bitrate_kbps", _video_item(report, "br")),
+        ("bitrate_kbps", _shown_bitrate(report)),
         ("buffer_ms", _video_item(report, "bl")),
         ("throughput_kbps", _video_item(report, "mtp")),
         ("dropped_frames", report.values.get("dfa")),
@@ -253,6 +263,15 @@ def _error_node(report: Report, fatal: bool) -> dict[str, Any]:
     }
 
 
+def _fatal(memory: ViewMemory, report: Report) -> list[dict[str, Any]]:
+    memory.over = True
+    memory.state = "f"
+    return [
+        {"event_type": "error", "error": _error_node(report, True)},
+        {"event_type": "view_end", "reason": "error"},
+    ]
+
+
 def _state_events(memory: ViewMemory, sta: str, report: Report) -> list[dict[str, Any]]:
     """Dictionary events for a play-state report, from the view's previous state."""
     prev, started = memory.state, memory.started
@@ -287,12 +306,9 @@ def _state_events(memory: ViewMemory, sta: str, report: Report) -> list[dict[str
     elif sta == "e":
         out += [{"event_type": "ended"}, {"event_type": "view_end", "reason": "ended"}]
         memory.over = True
-    elif sta == "f":
-        out += [
-            {"event_type": "error", "error": _error_node(report, True)},
-            {"event_type": "view_end", "reason": "error"},
-        ]
-        memory.over = True
+    elif sta == "f" and report.values.get("ec"):
+        out += _fatal(memory, report)
+    # sta=f without ec: the error report (e=e, with ec) follows; see _report_events
     elif sta == "q":
         out.append({"event_type": "view_end", "reason": "aborted"})
         memory.over = True
@@ -315,8 +331,14 @@ def _report_events(report: Report, memory: ViewMemory, kind: str | None) -> list
         if not isinstance(sta, str):
             raise MappingError("a play-state report (e=ps) needs sta", "$.sta")
         return _state_events(memory, sta, report)
-    if memory.over or (isinstance(sta, str) and sta in TERMINAL and kind != "e"):
+    if memory.over:
         return []  # the view is over: interval and response reports after it are not a view
+    if kind == "e" and (sta == "f" or memory.state == "f"):
+        return _fatal(memory, report)
+    if sta == "f" or memory.state == "f":  # no error report came with the fatal state
+        return _fatal(memory, report)
+    if isinstance(sta, str) and sta in TERMINAL:
+        return []
     if kind == "t":
         return [{"event_type": "heartbeat"}]
     if kind == "bc":
@@ -357,6 +379,21 @@ def _segment(report: Report) -> dict[str, Any]:
     if bitrate is not None:
         segment["bitrate_kbps"] = bitrate
     return {"event_type": "segment_response", "segment": segment, "_ttlb": values.get("ttlb")}
+
+
+def _with_rendition(
+    memory: ViewMemory, base: dict[str, Any], items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A ``rendition_change`` before the report's events when the bitrate on screen changed
+    without a ``bc`` report (dash.js sends none: its reports carry ``br``/``pb`` only)."""
+    bitrate = base.get("fluxdata", {}).get("bitrate_kbps")
+    if bitrate is None or not items:
+        return items
+    previous, memory.bitrate = memory.bitrate, bitrate
+    explicit = any(i["event_type"] == "rendition_change" for i in items)
+    if previous is None or previous == bitrate or explicit:
+        return items
+    return [{"event_type": "rendition_change"}, *items]
 
 
 def _finish(
@@ -408,7 +445,7 @@ class CmcdFormat:
             raise MappingError("e (the event type) is required on an event-mode report", "$.e")
         base = _envelope(report, ctx, "e", value)
         memory = self.views.get(base["view_id"])
-        items = _report_events(report, memory, str(kind))
+        items = _with_rendition(memory, base, _report_events(report, memory, str(kind)))
         return _to_events(_finish(items, base, report.values.get("sn") == 0), ctx)
 
 
@@ -425,5 +462,5 @@ class CmcdRequestFormat:
         report = read_request_report(value, ctx)
         base = _envelope(report, ctx, "r", value)
         memory = self.views.get(base["view_id"])
-        items = _report_events(report, memory, None)
+        items = _with_rendition(memory, base, _report_events(report, memory, None))
         return _to_events(_finish(items, base, report.values.get("sn") == 0), ctx)

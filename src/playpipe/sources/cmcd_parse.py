@@ -93,9 +93,7 @@ class _Reader:
             self.i += 1
 
     def skip_ows(self) -> None:
-        while self.peek() in (" ", "\t"):
-            if not self.peek():
-                return
+        while self.peek() and self.peek() in " \t":
             self.i += 1
 
     def key_(self) -> str:
@@ -229,7 +227,9 @@ class _Reader:
             items.append(self.item())
             if len(items) > MAX_LIST_ITEMS:
                 raise CmcdError(f"inner list longer than {MAX_LIST_ITEMS} items", self.key)
-            if self.peek() not in (" ", ")") or not self.peek():
+            if not self.peek():
+                raise CmcdError("inner list not closed (missing ')')", self.key)
+            if self.peek() not in (" ", ")"):
                 raise self.fail("inner list items are separated by spaces")
 
 
@@ -380,7 +380,7 @@ def _scalar(key: str, kind: Kind, member: Member) -> Any:
             raise CmcdError(f"{key} must be a boolean (bare key or ?0/?1), got {_show(value)}", key)
         return value
     if kind == "token":
-        if not isinstance(value, str) or isinstance(value, bool):
+        if not isinstance(value, Token):
             raise CmcdError(f"{key} must be a token, got {_show(value)}", key)
         return str(value)
     if not isinstance(value, str) or isinstance(value, Token):
