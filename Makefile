@@ -23,11 +23,14 @@ setup: $(STAMP) ## Create .venv, install playpipe with dev extras, fetch the Kaf
 demo: setup ## Set up, then run the whole pipeline with simulated viewers (Ctrl-C stops)
 	$(BIN)/playpipe demo
 
-test: setup test-web test-dashboard ## Run the whole suite (starts and stops its own Kafka)
+test: setup test-web test-dashboard test-cmcd-deps ## Run the whole suite (starts and stops its own Kafka)
 	$(BIN)/pytest -m "not slow"
 
 test-web: ## The web SDK: typecheck, unit tests, real-browser tests, bundle sizes
 	cd sdk/web && npm ci --no-audit --no-fund && npm run check
+
+test-cmcd-deps: ## The CMCD real-player browser test's npm packages (hls.js, dash.js, playwright-core)
+	cd tests/browser/cmcd && npm ci --no-audit --no-fund
 
 test-dashboard: ## The dashboard: typecheck, committed bundle up to date, browser-test deps
 	cd src/playpipe/dashboard/web && npm ci --no-audit --no-fund && npm run check
@@ -56,4 +59,4 @@ stop: ## Stop the local Kafka started by `make demo`
 clean: stop ## Remove the venv and local data
 	rm -rf $(VENV) .playpipe .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help setup demo test test-web test-dashboard test-unit soak lint format bench stop clean
+.PHONY: help setup demo test test-web test-dashboard test-cmcd-deps test-unit soak lint format bench stop clean
