@@ -521,6 +521,41 @@ def dlq_replay(
     )
 
 
+@app.command("replay")
+def replay(
+    since: Annotated[
+        str,
+        typer.Option(help="From this time: epoch ms, ISO 8601 with zone, or 90m / 2h / 1d ago."),
+    ],
+    from_raw: Annotated[
+        bool, typer.Option("--from-raw", help="Map the raw beacon topic again (required).")
+    ] = False,
+    until: Annotated[
+        str | None, typer.Option(help="Up to this time (default: the topic's end now).")
+    ] = None,
+    bootstrap_servers: BootstrapOption = None,
+) -> None:
+    """Map `<prefix>.beacons.raw` since a time again, with the current mappings, into events.
+
+    Events keep their ids (derived from the beacons), so what was already mapped is dropped
+    downstream as a copy; see docs/sources.md.
+    """
+    from playpipe.streams.replay_raw import parse_time, replay_raw
+
+    if not from_raw:
+        raise typer.BadParameter("only --from-raw is supported: add --from-raw")
+    report = replay_raw(
+        load_config(bootstrap_servers),
+        parse_time(since),
+        parse_time(until) if until is not None else None,
+    )
+    bad = ", ".join(f"{n}x {reason}" for reason, n in report.unmappable.most_common(5))
+    console.print(
+        f"Replayed {report.read} raw record(s) into {report.events} event(s); "
+        f"{sum(report.unmappable.values())} still unmappable{': ' + bad if bad else ''}."
+    )
+
+
 @app.command("aggregate")
 def aggregate(
     bootstrap_servers: BootstrapOption = None,

@@ -12,6 +12,12 @@ Built-in formats are imported lazily; third-party formats register through the
 
 from __future__ import annotations
 
-from playpipe.sources.registry import MappingError, SourceFormat, available_formats, get_format
+from playpipe.sources.registry import (
+    MappingError,
+    SourceFormat,
+    available_formats,
+    get_format,
+    make_format,
+)
 
-__all__ = ["MappingError", "SourceFormat", "available_formats", "get_format"]
+__all__ = ["MappingError", "SourceFormat", "available_formats", "get_format", "make_format"]

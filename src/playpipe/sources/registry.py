@@ -55,7 +55,13 @@ def available_formats() -> list[str]:
 
 @cache
 def get_format(name: str) -> SourceFormat:
-    """The format called ``name``; raises ``MappingError`` if there is none."""
+    """The format called ``name``, one instance per process; ``MappingError`` if none."""
+    return make_format(name)
+
+
+def make_format(name: str) -> SourceFormat:
+    """A new instance of the format called ``name`` (formats may keep per-view state, so a
+    stage that owns its state makes its own); ``MappingError`` if there is none."""
     if name in BUILTIN:
         return _import(BUILTIN[name])
     for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):

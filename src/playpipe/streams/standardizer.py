@@ -22,7 +22,7 @@ from playpipe import telemetry
 from playpipe.config import Config
 from playpipe.dictionary import Event, encode_event
 from playpipe.kafka.topics import topic_name
-from playpipe.sources import MappingError, get_format
+from playpipe.sources import MappingError, SourceFormat, make_format
 from playpipe.streams.runner import Output
 
 STAGE = "standardizer"
@@ -67,6 +67,7 @@ class Standardizer:
         self.invalid_topic = topic_name(config, "beacons.invalid")
         self.raw_topic = topic_name(config, "beacons.raw")
         self.recent = RecentIds()
+        self._formats: dict[str, SourceFormat] = {}
         self._offsets: dict[tuple[str, int], int] = {}
         self._duplicates = telemetry.discarded_events.labels("standardizer-duplicates")
 
@@ -97,7 +98,10 @@ class Standardizer:
         value = message.value()
         if value is None:
             raise MappingError("empty message")
-        return get_format(name).map(value, headers)
+        fmt = self._formats.get(name)
+        if fmt is None:
+            fmt = self._formats[name] = make_format(name)  # its per-view state is this stage's
+        return fmt.map(value, headers)
 
     def _invalid(self, message: Message, exc: MappingError) -> Output:
         telemetry.invalid_events.labels(STAGE, "unmappable").inc()
