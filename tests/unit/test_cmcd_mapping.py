@@ -271,3 +271,21 @@ def test_request_mode_v1_without_sequence_numbers_gets_stable_ids() -> None:
     second = CmcdRequestFormat().map(raw, HEADERS)
     assert [e.event_id for e in first] == [e.event_id for e in second]
     assert first[0].custom == {"cmcd_su": True}
+
+
+def test_a_state_report_retried_after_later_ones_does_not_move_the_view_back() -> None:
+    events = run(
+        CmcdFormat(),
+        line(0, "ps", sta="s"),
+        line(1, "ps", sta="p"),
+        line(3, "ps", sta="p"),  # sn 2 (sta=r) was refused with 503 and comes back later
+        line(2, "ps", sta="r"),
+        line(4, "ps", sta="a"),
+    )
+    assert kinds(events)[1:] == [
+        "play_requested",
+        "first_frame",
+        "heartbeat",
+        "heartbeat",
+        "paused",
+    ]

@@ -87,6 +87,9 @@ class ViewMemory:
     started: bool = False
     over: bool = False
     bitrate: float | None = None
+    state_sn: int = -1
+    """``sn`` of the report that set ``state``: an older state report arriving late (a
+    retried one) must not move the view back."""
 
 
 class ViewStates:
@@ -277,6 +280,11 @@ def _state_events(memory: ViewMemory, sta: str, report: Report) -> list[dict[str
     prev, started = memory.state, memory.started
     if memory.over:
         return []
+    sn = report.values.get("sn")
+    if isinstance(sn, int):
+        if sn < memory.state_sn:
+            return [{"event_type": "heartbeat"}]  # a late (retried) state report: stale
+        memory.state_sn = sn
     out: list[dict[str, Any]] = []
     if sta == "s":
         out.append({"event_type": "play_requested"})
