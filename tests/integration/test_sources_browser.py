@@ -75,7 +75,9 @@ def test_third_party_clients_make_the_right_view_records(
     (tmp_path / "views.json").write_text(
         json.dumps({k.decode(): v for k, v in got[views_topic].items()})
     )
-    views = {name: got[views_topic].get(case["view"].encode()) for name, case in cases.items()}
+    views: dict[str, Any] = {
+        name: got[views_topic].get(case["view"].encode()) for name, case in cases.items()
+    }
     missing = [name for name, record in views.items() if record is None]
     assert not missing, f"no view record for {missing}; {pipeline.log('standardizer')}"
     media_ms = run["media_s"] * 1000
