@@ -26,6 +26,16 @@ pytestmark = pytest.mark.kafka
 HERE = Path(__file__).resolve().parents[1] / "browser" / "cmcd"
 STARTUP_TOLERANCE_MS = 250
 PLAYING_TOLERANCE_MS = 1000
+SUMMARY_FIELDS = (
+    "outcome",
+    "startup_time_ms",
+    "playing_time_ms",
+    "rebuffer_count",
+    "rebuffering_time_ms",
+    "avg_bitrate_kbps",
+    "upshifts",
+    "downshifts",
+)
 
 
 def run_players(collector_url: str, out: Path) -> dict[str, Any]:
@@ -69,6 +79,17 @@ def test_hls_js_and_dash_js_cmcd_reports_make_the_right_view_records(
     missing = [name for name, record in views.items() if record is None]
     assert not missing, f"no view record for {missing}; {pipeline.log('standardizer')}"
     media_ms = run["media_s"] * 1000
+    summary = {
+        name: {
+            "browser_startup_ms": case["log"]["playing"] - case["log"]["click"],
+            "browser_play_ms": case["log"]["ended"] - case["log"]["playing"],
+            "browser_waits_ms": [end - start for start, end in case["log"]["waits"]],
+            "record": {k: views[name][k] for k in SUMMARY_FIELDS},
+        }
+        for name, case in cases.items()
+    }
+    (HERE / "test-artifacts").mkdir(exist_ok=True)
+    (HERE / "test-artifacts" / "cmcd-views.json").write_text(json.dumps(summary, indent=2))
 
     for name, case in cases.items():
         record, seen = views[name], case["log"]
@@ -92,19 +113,18 @@ def test_hls_js_and_dash_js_cmcd_reports_make_the_right_view_records(
         shown = [r for r in seen["renditions"] if r > 0]
         assert record["avg_bitrate_kbps"] is not None, name
         assert min(shown) - 1 <= record["avg_bitrate_kbps"] <= max(shown) + 1, (name, record)
-        if case["media"] == "ok":
-            assert record["rebuffer_count"] == 0, (name, record)
-
-    for name in ("hls-stall", "dash-stall"):
-        record, waits = views[name], cases[name]["log"]["waits"]
-        assert waits, f"{name}: the browser never waited"
-        stalled = sum(end - start for start, end in waits)
+        # rebuffers: as many as the browser saw (a loaded machine can make any case wait)
+        waits = seen["waits"]
         assert record["rebuffer_count"] == len(waits), (name, record, waits)
+        stalled = sum(end - start for start, end in waits)
         assert abs(record["rebuffering_time_ms"] - stalled) <= STARTUP_TOLERANCE_MS, (
             name,
             record["rebuffering_time_ms"],
             stalled,
         )
+
+    for name in ("hls-stall", "dash-stall"):
+        assert cases[name]["log"]["waits"], f"{name}: the held-back segment made no wait"
     assert max(end - start for start, end in cases["dash-stall"]["log"]["waits"]) >= 2000
 
     for name in ("hls-503", "dash-503"):

@@ -50,7 +50,7 @@ const results = { media_s: SECONDS, stall_ms: STALL_MS, cases: {} };
 let failed = false;
 try {
   for (const name of wanted) {
-    const spec = CASES[name];
+    const spec = CASES[name.split('#')[0]];
     if (!spec) throw new Error(`unknown case ${name}`);
     const gateway = spec.gateway ? await startGateway({ collector: COLLECTOR, refuse: REFUSE }) : null;
     const base = gateway ? gateway.url : COLLECTOR;
@@ -61,7 +61,7 @@ try {
     const logs = [];
     page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') logs.push(`${m.type()}: ${m.text()}`); });
     page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-    const q = new URLSearchParams({ player: spec.player, src: `${server.url}/media/${spec.media}/${spec.manifest}`, target, sid });
+    const q = new URLSearchParams({ player: spec.player, src: `${server.url}/media/${spec.media}/${spec.manifest}`, target, sid, buffer: spec.media === 'stall' ? 'short' : 'default' });
     await page.goto(`${server.url}/page.html?${q}`);
     await page.click('#play');
     let error = null;
