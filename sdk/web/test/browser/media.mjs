@@ -16,16 +16,18 @@ function ffmpeg(args, cwd) {
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { cwd, stdio: 'inherit' });
 }
 
-const source = ['-f', 'lavfi', '-i', `testsrc2=size=480x270:rate=${FPS}:duration=${DURATION_S}`];
+const input = (seconds) => ['-f', 'lavfi', '-i', `testsrc2=size=480x270:rate=${FPS}:duration=${seconds}`];
+const source = input(DURATION_S);
 const gop = ['-g', String(FPS), '-keyint_min', String(FPS), '-sc_threshold', '0'];
 const x264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p'];
 
-function hls(dir) {
+/** The HLS ladder, `seconds` long (1 s segments), written under `dir`. */
+export function hls(dir, seconds = DURATION_S) {
   const split = `[0:v]split=${LADDER.length}${LADDER.map((_, i) => `[s${i}]`).join('')};` +
     LADDER.map((r, i) => `[s${i}]scale=${r.w}:${r.h}[v${i}]`).join(';');
   const maps = LADDER.flatMap((r, i) => ['-map', `[v${i}]`, `-b:v:${i}`, `${r.kbps}k`, `-maxrate:v:${i}`, `${r.kbps}k`, `-bufsize:v:${i}`, `${r.kbps}k`]);
   for (let i = 0; i < LADDER.length; i++) mkdirSync(join(dir, `v${i}`), { recursive: true });
-  ffmpeg([...source, '-filter_complex', split, ...maps, ...x264, ...gop,
+  ffmpeg([...input(seconds), '-filter_complex', split, ...maps, ...x264, ...gop,
     '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_segment_filename', 'v%v/seg%d.ts',
     '-master_pl_name', 'master.m3u8', '-var_stream_map', LADDER.map((_, i) => `v:${i}`).join(' '), 'v%v/index.m3u8'], dir);
 }
