@@ -233,13 +233,14 @@ def topics_apply(
 ) -> None:
     """Create missing topics, add partitions and set configs; prints what changed.
 
-    Idempotent: a second run changes nothing. Never shrinks partitions or changes the
-    replication factor of an existing topic (it says so instead).
+    Besides the pipeline's topics, each configured connector gets its dead-letter topic
+    `<prefix>.dlq.<name>`. Idempotent: a second run changes nothing. Never shrinks
+    partitions or changes the replication factor of an existing topic (it says so instead).
     """
     from playpipe.kafka.topics import apply_topics
 
     cfg = load_config(bootstrap_servers)
-    plan = apply_topics(cfg, dry_run=dry_run)
+    plan = apply_topics(cfg, [c.name for c in cfg.connectors], dry_run=dry_run)
     table = Table(
         title=("Planned" if dry_run else "Applied") + f" topics on {cfg.kafka.bootstrap_servers}"
     )
@@ -323,9 +324,19 @@ def _ensure_kafka(cfg: Config, bootstrap_servers: str | None) -> None:
         with console.status(f"Starting the local Apache Kafka in {cluster.root}…"):
             cfg.kafka.bootstrap_servers = cluster.start()
         console.print(f"Kafka: [bold]{cfg.kafka.bootstrap_servers}[/] (local, {cluster.root})")
-    plan = apply_topics(cfg)
+    plan = apply_topics(cfg, [c.name for c in cfg.connectors])
     created = sum(c.action == "create" for c in plan.changes)
     console.print(f"Topics: {len(plan.changes)} in place ({created} created).")
+
+
+MetricsPortsOption = Annotated[
+    int,
+    typer.Option(
+        "--metrics-ports",
+        help="First of the consecutive 127.0.0.1 ports where the stream stages and connectors "
+        "serve /metrics (0: any free ports).",
+    ),
+]
 
 
 @app.command("up")
@@ -334,13 +345,17 @@ def up(
     open_mode: Annotated[
         bool, typer.Option("--open", help="Collector accepts any property key (local use).")
     ] = False,
+    metrics_ports: MetricsPortsOption = 9100,
 ) -> None:
     """Run the whole pipeline locally: Kafka, collector, stream stages, connectors, API.
 
     Starts a local Apache Kafka unless `--bootstrap-servers` is given, applies the topics,
     then runs every component as a supervised process (restarted with back-off if it
-    crashes) and shows their state, events/s, consumer lag and errors live. Ctrl-C or
-    SIGTERM stops everything in order, losing nothing. Logs: `.playpipe/logs/`.
+    crashes): the collector, the standardizer, the aggregator, one `playpipe connect NAME`
+    per `[[connectors]]` table and the API. Shows their state, events/s, consumer lag,
+    errors and dead-lettered records live. Ctrl-C or SIGTERM stops everything in order (the
+    collector first, then every consumer, each committing what it finished), losing
+    nothing. Logs: `.playpipe/logs/`.
     """
     import signal as signals
 
@@ -360,7 +375,7 @@ def up(
 
     signals.signal(signals.SIGTERM, _interrupt)
     signals.signal(signals.SIGHUP, _interrupt)  # the terminal closed: stop cleanly too
-    run_up(cfg, _state.config_path, console, Path(".playpipe/logs"))
+    run_up(cfg, _state.config_path, console, Path(".playpipe/logs"), metrics_ports=metrics_ports)
 
 
 @app.command("demo")
@@ -370,37 +385,79 @@ def demo(
         str, typer.Option(help="CDN@SECONDS that degrades part-way, so the charts have a story.")
     ] = "fastly@240",
     seed: Annotated[int, typer.Option(help="Random seed of the simulated audience.")] = 1,
+    duration: Annotated[
+        float,
+        typer.Option(
+            help="Seconds the viewers play; then everything stops cleanly (0: until Ctrl-C)."
+        ),
+    ] = 0.0,
+    bootstrap_servers: BootstrapOption = None,
+    metrics_ports: MetricsPortsOption = 9100,
 ) -> None:
     """`playpipe up` plus simulated viewers in real time: open the dashboard and watch.
 
-    Starts a local Kafka and every component, then plays a few hundred simulated viewers
-    against the collector (devices, countries, CDNs, ads, rebuffers, failures); one CDN
-    degrades part-way. Ctrl-C stops everything cleanly.
+    Starts a local Kafka (unless `--bootstrap-servers` is given) and every component, then
+    plays a few hundred simulated viewers against the collector (devices, countries, CDNs,
+    ads, rebuffers, failures); one CDN degrades part-way. Ctrl-C stops everything cleanly.
+    A short run: `playpipe demo --viewers 50 --degrade fastly@30 --duration 120`.
     """
     import signal as signals
+    import threading
 
-    from playpipe.simulate import DegradeSpec, run_simulation
+    from playpipe.simulate import DegradeSpec, SimOptions, run_simulation
     from playpipe.up import run_up
 
-    cfg = load_config(None)
+    # Failures are rare in a real audience: a few minutes of a few hundred viewers would show
+    # none, so the demo's viewers fail more often (start failures about 2 %, playback
+    # failures about one per viewer-hour).
+    audience = SimOptions(start_failure_scale=3.0, playback_failure_scale=20.0)
+    if viewers < 1:
+        raise ConfigError(f"--viewers must be 1 or more, got {viewers}.")
+    if duration < 0:
+        raise ConfigError(f"--duration must be 0 (until Ctrl-C) or more seconds, got {duration}.")
+    cfg = load_config(bootstrap_servers)
     cfg.collector.open = True
     try:
         spec = DegradeSpec.parse(degrade)
     except ValueError as exc:
         raise ConfigError(f"--degrade: {exc}") from None
-    _ensure_kafka(cfg, None)
+    _ensure_kafka(cfg, bootstrap_servers)
     url = f"http://{cfg.collector.host}:{cfg.collector.port}"
     console.print(f"Dashboard: [bold]http://{cfg.api.host}:{cfg.api.port}/[/]  ·  collector: {url}")
 
+    finished = threading.Event()
+
     def viewers_play() -> None:
-        run_simulation(url, viewers, 24 * 3600, 1.0, seed, None, degrade=spec, progress=False)
+        try:
+            run_simulation(
+                url,
+                viewers,
+                duration or 24 * 3600,
+                1.0,
+                seed,
+                None,
+                degrade=spec,
+                progress=False,
+                options=audience,
+            )
+        finally:
+            if duration:
+                finished.set()
 
     def _interrupt(*_: object) -> None:
         raise KeyboardInterrupt
 
     signals.signal(signals.SIGTERM, _interrupt)
     signals.signal(signals.SIGHUP, _interrupt)
-    run_up(cfg, _state.config_path, console, Path(".playpipe/logs"), after_start=viewers_play)
+    run_up(
+        cfg,
+        _state.config_path,
+        console,
+        Path(".playpipe/logs"),
+        after_start=viewers_play,
+        metrics_ports=metrics_ports,
+        finished=finished,
+    )
 
 
 # -- stream stages ---------------------------------------------------------------------------
@@ -473,6 +530,14 @@ app.add_typer(dlq_app, name="dlq")
 def connect(
     name: Annotated[str, typer.Argument(help="The `name` of a [[connectors]] table.")],
     bootstrap_servers: BootstrapOption = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            help="Serve /metrics, /healthz and /readyz on this port of 127.0.0.1 (0: off).",
+            show_default="the connector's metrics_port, 0",
+        ),
+    ] = None,
 ) -> None:
     """Run one connector: deliver a topic to its destination, at least once.
 
@@ -492,9 +557,13 @@ def connect(
     Run one process per connector; stops cleanly on Ctrl-C / SIGTERM.
     """
     from playpipe.connectors import check_file, run_connector
+    from playpipe.connectors.validate import find
 
     check_file(_state.config_path)
-    run_connector(load_config(bootstrap_servers), name)
+    cfg = load_config(bootstrap_servers)
+    if metrics_port is not None:
+        find(cfg.connectors, name).metrics_port = metrics_port
+    run_connector(cfg, name)
 
 
 @dlq_app.command("replay")

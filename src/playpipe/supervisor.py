@@ -2,15 +2,17 @@
 
 Each component is a ``playpipe <command>`` child with its own log file. A child that exits
 is restarted with exponential back-off (1 s doubling to 30 s, reset after a minute of good
-health) and the restart is logged. Stopping sends SIGTERM to every child at once: each one
-finishes what it holds (the collector its in-flight requests, the stages their current batch)
-and commits; nothing is lost because every stage is at-least-once from committed offsets.
-Only a child still running after the grace period is SIGKILLed.
+health) and the restart is logged. Stopping goes wave by wave (``Component.stop_wave``): the
+collector first, then every consumer at once. SIGTERM makes each child finish what it holds
+(the collector its in-flight requests, the stages their current batch) and commit; nothing is
+lost because every stage is at-least-once from committed offsets. Only a child still running
+after the grace period is SIGKILLed.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +37,8 @@ class Component:
     name: str
     args: list[str]
     metrics_url: str | None = None
+    stop_wave: int = 0
+    """Components stop in waves, lowest first; one wave's children stop at the same time."""
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
@@ -67,7 +71,7 @@ class Supervisor:
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def log_path(self, component: Component) -> Path:
-        return self.log_dir / f"{component.name}.log"
+        return self.log_dir / (re.sub(r"[^A-Za-z0-9._-]+", "-", component.name) + ".log")
 
     def _spawn(self, component: Component) -> None:
         out = self.log_path(component).open("ab")
@@ -113,17 +117,22 @@ class Supervisor:
                 self._spawn(component)
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """SIGTERM every child, from the first started to the last, and wait for each."""
+        """SIGTERM the children wave by wave; wait for each wave before the next."""
         self.stopping = True
-        for component in self.components:
+        for wave in sorted({c.stop_wave for c in self.components}):
+            self._stop_wave([c for c in self.components if c.stop_wave == wave], grace_s)
+
+    def _stop_wave(self, components: list[Component], grace_s: float) -> None:
+        for component in components:
             if component.running:
                 assert component.proc is not None
                 os.killpg(component.proc.pid, signal.SIGTERM)
-        for component in self.components:
+        deadline = time.monotonic() + grace_s
+        for component in components:
             if component.proc is None:
                 continue
             try:
-                component.proc.wait(grace_s)
+                component.proc.wait(max(0.0, deadline - time.monotonic()))
                 log.info(
                     "component.stopped", component=component.name, code=component.proc.returncode
                 )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -16,10 +18,15 @@ from rich.live import Live
 from rich.table import Table
 
 from playpipe.config import Config
+from playpipe.connectors.app import group_id as connector_group
 from playpipe.kafka.settings import consumer_config
 from playpipe.kafka.topics import topic_name
 from playpipe.supervisor import Component, Supervisor
 
+# Records a component kept aside rather than processed: the collector's rejected beacons and
+# the standardizer's unmappable ones (both on `<prefix>.beacons.invalid`), a connector's
+# dead letters (`<prefix>.dlq.<name>`).
+_DEAD_LETTER_SERIES = ("playpipe_rejected_events_total", "playpipe_invalid_events_total")
 _SAMPLE = re.compile(r"^(playpipe_[a-z_]+)(?:\{([^}]*)\})? ([0-9.e+-]+)$")
 
 
@@ -115,18 +122,59 @@ def refresh(watches: list[Watch], lags: LagReader) -> None:
                     w.rate = max(0.0, (received - w.last_received) / (now - w.last_time))
                 w.last_received, w.last_time = received, now
             w.errors = totals.get("playpipe_errors_total", 0.0)
-            w.dead_lettered = totals.get("playpipe_dead_lettered_total", 0.0)
+            w.dead_lettered = sum(totals.get(name, 0.0) for name in _DEAD_LETTER_SERIES)
         elif not w.component.running:
             w.rate = 0.0
         if w.group and w.input_topic:
             w.lag = lags.lag(w.group, w.input_topic)
 
 
-def components_for(config: Config, base_port: int = 9100) -> list[Watch]:
-    """The components ``up`` runs for this configuration."""
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class _Ports:
+    """Metrics ports of the stages and connectors: consecutive from ``first``, or free ones (0)."""
+
+    def __init__(self, first: int) -> None:
+        self.next = first
+
+    def take(self) -> int:
+        if self.next == 0:
+            return free_port()
+        port, self.next = self.next, self.next + 1
+        return port
+
+
+def components_for(config: Config, metrics_ports: int = 9100) -> list[Watch]:
+    """The components ``up`` runs for this configuration, in the order they stop.
+
+    The collector stops first (what it acknowledged is then in Kafka or its spool), then
+    every consumer at once. Stages and connectors serve ``/metrics`` on 127.0.0.1 at ports
+    from ``metrics_ports`` (0: any free ports).
+    """
     prefix = config.topics.prefix
     collector = config.collector
     api_host = "127.0.0.1" if config.api.host in ("0.0.0.0", "::") else config.api.host
+    ports = _Ports(metrics_ports)
+
+    def stage(name: str, command: str, group: str, topic: str) -> Watch:
+        port = ports.take()
+        return Watch(
+            Component(
+                name,
+                [command, "--metrics-port", str(port)],
+                metrics_url=f"http://127.0.0.1:{port}/metrics",
+                stop_wave=1,
+            ),
+            group=group,
+            input_topic=topic_name(config, topic),
+        )
+
     watches = [
         Watch(
             Component(
@@ -135,34 +183,35 @@ def components_for(config: Config, base_port: int = 9100) -> list[Watch]:
                 metrics_url=f"http://{collector.host}:{collector.port}/metrics",
             )
         ),
-        Watch(
-            Component(
-                "standardizer",
-                ["standardize", "--metrics-port", str(base_port + 1)],
-                metrics_url=f"http://127.0.0.1:{base_port + 1}/metrics",
-            ),
-            group=f"{prefix}-standardizer",
-            input_topic=topic_name(config, "beacons.raw"),
-        ),
-        Watch(
-            Component(
-                "aggregator",
-                ["aggregate", "--metrics-port", str(base_port + 2)],
-                metrics_url=f"http://127.0.0.1:{base_port + 2}/metrics",
-            ),
-            group=f"{prefix}-aggregator",
-            input_topic=topic_name(config, "events"),
-        ),
+        stage("standardizer", "standardize", f"{prefix}-standardizer", "beacons.raw"),
+        stage("aggregator", "aggregate", f"{prefix}-aggregator", "events"),
+    ]
+    for connector in config.connectors:
+        port = ports.take()
+        watches.append(
+            Watch(
+                Component(
+                    f"connect {connector.name}",
+                    ["connect", connector.name, "--metrics-port", str(port)],
+                    metrics_url=f"http://127.0.0.1:{port}/metrics",
+                    stop_wave=1,
+                ),
+                group=connector_group(config, connector.name),
+                input_topic=topic_name(config, connector.topic),
+            )
+        )
+    watches.append(
         Watch(
             Component(
                 "api",
                 ["api"],
                 metrics_url=f"http://{api_host}:{config.api.port}/metrics",
+                stop_wave=1,
             ),
             group=config.api.group_id or f"{prefix}-api",
             input_topic=topic_name(config, "views"),
-        ),
-    ]
+        )
+    )
     return watches
 
 
@@ -174,7 +223,8 @@ def _when_ready(config: Config, action: Callable[[], None]) -> None:
             if httpx.get(url, timeout=1.0).status_code == 200:
                 break
         except httpx.HTTPError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     action()
 
 
@@ -184,12 +234,15 @@ def run_up(
     console: Console,
     log_dir: Path,
     after_start: Callable[[], None] | None = None,
+    metrics_ports: int = 9100,
+    finished: threading.Event | None = None,
 ) -> None:
     """Start every component, show the live view until Ctrl-C/SIGTERM, then stop in order.
 
-    ``after_start`` runs (in a thread) once the collector answers, e.g. the demo's viewers.
+    ``after_start`` runs (in a thread) once the collector answers, e.g. the demo's viewers;
+    setting ``finished`` stops everything as Ctrl-C would.
     """
-    watches = components_for(config)
+    watches = components_for(config, metrics_ports)
     env = {"PLAYPIPE_KAFKA_BOOTSTRAP_SERVERS": config.kafka.bootstrap_servers}
     if config_path is not None:
         env["PLAYPIPE_CONFIG"] = str(config_path.resolve())
@@ -197,6 +250,7 @@ def run_up(
         env["PLAYPIPE_COLLECTOR_OPEN"] = "true"
     supervisor = Supervisor([w.component for w in watches], log_dir, env)
     lags = LagReader(config)
+    done = finished or threading.Event()
     supervisor.start()
     if after_start is not None:
         threading.Thread(
@@ -205,14 +259,23 @@ def run_up(
     title = f"playpipe on {config.kafka.bootstrap_servers} — logs in {log_dir}"
     try:
         with Live(render(watches, title), console=console, refresh_per_second=2) as live:
-            while True:
+            while not done.is_set():
                 supervisor.check()
                 refresh(watches, lags)
                 live.update(render(watches, title))
-                time.sleep(1.0)
+                done.wait(1.0)
+        console.print("Finished: stopping every component…")
     except KeyboardInterrupt:
         console.print("Stopping every component (each finishes and commits its work)…")
     finally:
+        _ignore_more_interrupts()
         supervisor.stop()
         lags.close()
         console.print("All components stopped.")
+
+
+def _ignore_more_interrupts() -> None:
+    """A second Ctrl-C / SIGTERM while stopping must not abandon the children half-stopped."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)

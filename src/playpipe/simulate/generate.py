@@ -177,7 +177,7 @@ class Generation:
             if t >= self.horizon_ms:
                 break
             setup = draw_view(rng, viewer, self.property_key)
-            quality = Quality(viewer, setup.cdn, self.degrade, self.start_ms)
+            quality = Quality(viewer, setup.cdn, self.degrade, self.start_ms, o)
             view = play_view(
                 rng,
                 viewer,

@@ -102,6 +102,11 @@ class SimOptions:
     """Share of views of ad-supported content that get a pre-roll break."""
     ad_exit_share: float = 0.04
     """Chance that the viewer leaves during each pre-roll ad."""
+    start_failure_scale: float = 1.0
+    """Multiplies every CDN's share of attempts that fail before the first frame (the demo
+    turns it up so that a few minutes already show some)."""
+    playback_failure_scale: float = 1.0
+    """Multiplies every CDN's rate of fatal errors during playback."""
     business_failure_share: float = 0.004
     """Attempts refused by policy (geo-block, entitlement) before the first frame."""
     business_failure_after_start_share: float = 0.001

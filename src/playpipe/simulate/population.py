@@ -192,9 +192,16 @@ class Quality:
     """CDN quality as a viewer experiences it, including the degradation."""
 
     def __init__(
-        self, viewer: Viewer, cdn: CdnProfile, degrade: DegradeSpec | None, start_ms: int
+        self,
+        viewer: Viewer,
+        cdn: CdnProfile,
+        degrade: DegradeSpec | None,
+        start_ms: int,
+        options: SimOptions | None = None,
     ) -> None:
         self.cdn = cdn
+        self.start_failure_scale = options.start_failure_scale if options else 1.0
+        self.playback_failure_scale = options.playback_failure_scale if options else 1.0
         self.env = viewer.country.quality_factor
         self.connection = viewer.connection
         self.device_factor = viewer.device.startup_factor
@@ -224,7 +231,8 @@ class Quality:
         return lognormal(rng, median, self.cdn.startup_sigma)
 
     def start_failure_rate(self, t: int) -> float:
-        return min(0.9, self.cdn.start_failure_rate * self._factor(t, "failure_factor"))
+        rate = self.cdn.start_failure_rate * self.start_failure_scale
+        return min(0.9, rate * self._factor(t, "failure_factor"))
 
     def rebuffers_per_ms(self, t: int) -> float:
         per_min = (
@@ -240,7 +248,11 @@ class Quality:
         return lognormal(rng, median, self.cdn.rebuffer_sigma)
 
     def failures_per_ms(self, t: int) -> float:
-        per_hour = self.cdn.playback_failures_per_hour * self._factor(t, "failure_factor")
+        per_hour = (
+            self.cdn.playback_failures_per_hour
+            * self.playback_failure_scale
+            * self._factor(t, "failure_factor")
+        )
         return per_hour / 3_600_000.0
 
     def seek_ms(self, rng: random.Random) -> float:

@@ -77,7 +77,13 @@ export function renderBreakdown(
             onclick: () => value !== null && onPick(dimension, String(value)),
           },
           h("td", {}, value ?? "(unknown)"),
-          ...BREAKDOWN_METRICS.map((m) => h("td", { class: "num" }, fmt(row.values[m.metric], m.unit))),
+          ...BREAKDOWN_METRICS.map((m) =>
+            h(
+              "td",
+              { class: "num", "data-key": m.metric, "data-raw": String(row.values[m.metric] ?? "") },
+              fmt(row.values[m.metric], m.unit),
+            ),
+          ),
         );
       }),
     ),
