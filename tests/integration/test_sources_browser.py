@@ -99,23 +99,27 @@ def test_third_party_clients_make_the_right_view_records(
         shown = [r for r in seen["renditions"] if r > 0]
         assert record["avg_bitrate_kbps"] is not None, name
         assert min(shown) * 0.9 <= record["avg_bitrate_kbps"] <= max(shown) * 1.2, (name, record)
-        if case["media"] == "ok":
-            assert record["rebuffer_count"] == 0, (name, record)
-        else:
-            waits = seen["waits"]
-            assert waits, f"{name}: the browser never waited"
-            stalled = sum(end - start for start, end in waits)
-            assert record["rebuffer_count"] == len(waits), (name, record, waits)
-            assert abs(record["rebuffering_time_ms"] - stalled) <= STARTUP_TOLERANCE_MS, (
-                name,
-                record["rebuffering_time_ms"],
-                stalled,
-            )
+        # a rebuffer is what the browser waited for, held-back segment or not; waits the
+        # client filters out (mux-embed ignores stalls under its minimum) are short ones
+        waits = [end - start for start, end in seen["waits"]]
+        longer = [w for w in waits if w > STARTUP_TOLERANCE_MS]
+        assert len(longer) <= record["rebuffer_count"] <= len(waits), (name, record, waits)
+        assert abs(record["rebuffering_time_ms"] - sum(waits)) <= STARTUP_TOLERANCE_MS, (
+            name,
+            record["rebuffering_time_ms"],
+            waits,
+        )
+        if case["media"] == "stall":
+            assert max(waits, default=0) >= 1000, f"{name}: the held-back segment made no wait"
 
+    ran = run["cases"]
     for name in ("mux-503", "snowplow-503"):
-        case = run["cases"][name]
-        assert case["gateway"]["refused"], f"{name}: the gateway refused nothing"
-        assert not case["lost"], f"{name}: refused beacons never retried: {case['lost']}"
-    epas = run["cases"]["epas-503"]
-    # the EPAS web SDK does not retry: its init refused, it stays off for the session
-    assert epas["ready"] == "init failed" and epas["gateway"]["forwarded"] == []
+        if name in ran:  # PLAYPIPE_SOURCES_CASES may pick a subset
+            assert ran[name]["gateway"]["refused"], f"{name}: the gateway refused nothing"
+            assert not ran[name]["lost"], (
+                f"{name}: refused beacons not retried: {ran[name]['lost']}"
+            )
+    if "epas-503" in ran:
+        # the EPAS web SDK does not retry: its init refused, it stays off for the session
+        assert ran["epas-503"]["ready"] == "init failed"
+        assert ran["epas-503"]["gateway"]["forwarded"] == []

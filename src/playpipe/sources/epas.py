@@ -160,7 +160,11 @@ def _events(e: _Event, payload: dict[str, Any], s: EpasSession) -> list[dict[str
         return [{"event_type": "rebuffer_start"}]
     if name == "buffered":
         was, s.buffering = s.buffering, False
-        return [{"event_type": "rebuffer_end" if was else "custom", "name": "epas_buffered"}]
+        return [
+            {"event_type": "rebuffer_end"}
+            if was
+            else {"event_type": "custom", "name": "epas_buffered"}
+        ]
     if name == "bitrate_changed":
         return [{"event_type": "rendition_change"}]
     if name in ("error", "warning"):

@@ -34,10 +34,8 @@ mkdirSync(join(here, 'test-artifacts'), { recursive: true });
 const bundle = join(here, 'test-artifacts', 'sources-clients.js');
 await build({ entryPoints: [join(here, 'sources-clients.js')], bundle: true, format: 'iife', outfile: bundle, logLevel: 'warning' });
 const mediaRoot = makeMedia(join(here, 'test-artifacts', 'media'), SECONDS);
-const server = await startMedia({
-  mediaRoot, stallMs: STALL_MS, stallAt: STALL_AT,
-  files: { '/sources-page.html': join(here, 'sources-page.html'), '/lib/player.js': join(here, 'node_modules/hls.js/dist/hls.min.js'), '/lib/clients.js': bundle },
-});
+// one media server per case: a held-back segment is held back once per server
+const files = { '/sources-page.html': join(here, 'sources-page.html'), '/lib/player.js': join(here, 'node_modules/hls.js/dist/hls.min.js'), '/lib/clients.js': bundle };
 const userDir = mkdtempSync(join(tmpdir(), 'playpipe-sources-chromium-'));
 const browser = await chromium.launchPersistentContext(userDir, {
   executablePath: process.env.PLAYPIPE_CHROMIUM ?? '/usr/bin/chromium',
@@ -70,6 +68,7 @@ try {
   for (const name of wanted) {
     const spec = CASES[name];
     if (!spec) throw new Error(`unknown case ${name}`);
+    const server = await startMedia({ mediaRoot, stallMs: STALL_MS, stallAt: STALL_AT, files });
     const gateway = spec.refuse ? await startGateway({ collector: COLLECTOR, refuse: spec.refuse }) : null;
     const base = gateway ? gateway.url : COLLECTOR;
     const port = new URL(base).port;
@@ -112,11 +111,11 @@ try {
     const lost = gateway ? lostAfterRetries(spec.client, gateway.log) : [];
     results.cases[name] = { ...spec, view: o.view, ready, log, logs, error, sent: sent.length, gateway: gateway ? gateway.log : null, lost };
     await gateway?.close();
+    await server.close();
     process.stdout.write(`${name}: view=${o.view} ready=${ready} startup=${log.playing - log.click} ms ended=${log.ended !== null} waits=${JSON.stringify(log.waits)} sent=${sent.length} lost=${lost.length} ${error ?? ''}\n`);
   }
 } finally {
   await browser.close();
-  await server.close();
   rmSync(userDir, { recursive: true, force: true });
   writeFileSync(OUT, JSON.stringify(results, null, 2));
 }

@@ -90,7 +90,8 @@ def test_buffering_before_first_frame_is_not_a_rebuffer() -> None:
     fmt = EpasFormat()
     ts = 1_700_000_000_000
     names = []
-    for n, name in enumerate(["init", "loading", "buffering", "buffered", "playing", "buffering"]):
+    story = ["init", "loading", "buffering", "buffered", "playing", "buffering", "buffered"]
+    for n, name in enumerate(story):
         names += kinds(fmt.map(_event(name, ts + n, 0.5, 8.0), {}))
     assert names == [
         "ViewStart",
@@ -100,6 +101,7 @@ def test_buffering_before_first_frame_is_not_a_rebuffer() -> None:
         "FirstFrame",
         "Playing",
         "RebufferStart",
+        "RebufferEnd",
     ]
 
 
@@ -159,3 +161,21 @@ async def test_the_route_answers_the_sdk_preflight_and_init() -> None:
     assert pre.status_code == 204 and "x-epas-event" in allowed and "x-epas-version" in allowed
     assert init.status_code == 200 and init.json() == {}
     assert len(sink.records) == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "init", "metadata", "heartbeat", "loading", "loaded", "playing", "resume", "paused",
+        "buffering", "buffered", "seeking", "seeked", "stopped", "bitrate_changed", "error",
+        "warning", "something_new",
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("started", [False, True])
+def test_every_event_maps_to_valid_events(name: str, started: bool) -> None:
+    fmt = EpasFormat()
+    if started:
+        fmt.map(_event("playing", 1_700_000_000_000, 0.5, 8.0), {})
+        fmt.map(_event("buffering", 1_700_000_000_500, 0.6, 8.0), {})
+    payload = {"bitrate": 2500, "width": 1280, "code": "E", "reason": "ended", "live": False}
+    fmt.map(_event(name, 1_700_000_001_000, 1.5, 8.0, payload=payload), {})

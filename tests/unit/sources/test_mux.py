@@ -155,3 +155,21 @@ async def test_the_collector_refuses_a_broken_batch_with_its_reason(
         assert "Mux beacon batch" in answer.json()["error"] or "empty body" in answer.text
         [kept] = sink.on(INVALID)
         assert kept.value == body[: len(kept.value)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "viewstart", "playerready", "play", "playing", "pause", "seeking", "seeked",
+        "rebufferstart", "rebufferend", "renditionchange", "error", "ended", "viewend", "hb",
+        "requestcompleted", "requestfailed", "requestcanceled", "cdnchange", "adbreakstart",
+        "adbreakend", "adplay", "adplaying", "adfirstquartile", "admidpoint", "adthirdquartile",
+        "adended", "adskipped", "adclicked", "aderror", "videochange", "something-new",
+    ],
+)  # fmt: skip
+def test_every_event_maps_to_valid_events(name: str) -> None:
+    fmt = MuxFormat()
+    base = {"xid": "v", "uti": 1_700_000_000_000, "vdn": "fastly", "qty": "video", "qst": 1}
+    fmt.map(json.dumps({"events": [{**base, "e": "play", "xsqno": 1}]}).encode(), {})
+    event = {**base, "e": name, "xsqno": 2, "perco": "E1", "qrpen": 50}
+    assert fmt.map(json.dumps({"events": [event]}).encode(), {}) or name == "play"

@@ -148,3 +148,40 @@ async def test_a_broken_batch_is_refused_and_kept(body: bytes) -> None:
         )
     assert answer.status_code == 400 and "payload_data" in answer.json()["error"]
     assert len(sink.on(INVALID)) == 1
+
+
+MEDIA_NAMES = [
+    "ready", "play", "pause", "end", "seek_start", "seek_end", "playback_rate_change",
+    "volume_change", "fullscreen_change", "picture_in_picture_change", "ping",
+    "percent_progress", "ad_break_start", "ad_break_end", "ad_start", "ad_first_quartile",
+    "ad_midpoint", "ad_third_quartile", "ad_complete", "ad_skip", "ad_click", "ad_pause",
+    "ad_resume", "buffer_start", "buffer_end", "quality_change", "error",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("first", [False, True])
+@pytest.mark.parametrize("name", MEDIA_NAMES)
+def test_every_media_event_maps_to_valid_events(name: str, first: bool) -> None:
+    def media(event: str, eid: str, dtm: int) -> bytes:
+        schema = f"iglu:com.snowplowanalytics.snowplow.media/{event}_event/jsonschema/1-0-0"
+        data = {"percentProgress": 50, "newQuality": "720p", "bitrate": 3e6, "errorCode": "E"}
+        ue = {"schema": "u", "data": {"schema": schema, "data": data}}
+        session = "iglu:com.snowplowanalytics.snowplow.media/session/jsonschema/1-0-0"
+        player = "iglu:com.snowplowanalytics.snowplow/media_player/jsonschema/2-0-0"
+        co = {
+            "schema": "c",
+            "data": [
+                {"schema": session, "data": {"mediaSessionId": "m1", "timePlayed": 1.5}},
+                {"schema": player, "data": {"currentTime": 2.5, "duration": 20, "volume": 80}},
+            ],
+        }
+        fields = {"e": "ue", "eid": eid, "dtm": str(dtm), "ue_pr": json.dumps(ue)}
+        return json.dumps({**fields, "co": json.dumps(co)}).encode()
+
+    fmt = SnowplowFormat()
+    if first:
+        fmt.map(media("play", "e0", 1_700_000_000_000), {})
+        fmt.map(media("buffer_start", "e1", 1_700_000_000_100), {})
+        fmt.map(media("buffer_end", "e2", 1_700_000_000_200), {})
+    events = fmt.map(media(name, "e3", 1_700_000_001_000), {})
+    assert all(e.view_id == "m1" for e in events)
