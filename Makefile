@@ -29,7 +29,7 @@ test: setup test-web test-dashboard test-cmcd-deps ## Run the whole suite (start
 test-web: ## The web SDK: typecheck, unit tests, real-browser tests, bundle sizes
 	cd sdk/web && npm ci --no-audit --no-fund && npm run check
 
-test-cmcd-deps: ## The CMCD real-player browser test's npm packages (hls.js, dash.js, playwright-core)
+test-cmcd-deps: ## The real-client browser tests' npm packages (hls.js, dash.js, mux-embed, Snowplow, EPAS SDK, playwright-core)
 	cd tests/browser/cmcd && npm ci --no-audit --no-fund
 
 test-dashboard: ## The dashboard: typecheck, committed bundle up to date, browser-test deps
