@@ -70,9 +70,7 @@ async def test_bodies_refused_whole_are_explained_and_kept(
 ) -> None:
     app, sink = make_app()
     async with client(app) as http:
-        response = await http.post(
-            "/v1/cmcd", content=body, headers={"content-type": content_type}
-        )
+        response = await http.post("/v1/cmcd", content=body, headers={"content-type": content_type})
     assert response.status_code == status
     assert words in response.json()["error"]
     assert not sink.on(RAW)
