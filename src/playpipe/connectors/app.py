@@ -8,6 +8,7 @@ naming the connector, the key and the fix.
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Any
 
@@ -140,6 +141,15 @@ def _readiness(connector: Connector[Any]) -> str | None:
     return None
 
 
+def tune_gc() -> None:
+    """Collect garbage rarely: a connector allocates millions of acyclic dicts (decoded
+    records), and the default thresholds re-scan every live batch hundreds of times per
+    second (about a third of the per-event CPU). Objects made at start-up are frozen out of
+    the scans. Cycles are still collected, later."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
+
+
 def run_connector(
     config: Config,
     name: str,
@@ -152,6 +162,7 @@ def run_connector(
     """
     settings = find(config.connectors, name)
     runtime = build_runtime(config, settings)
+    tune_gc()
     if stop is not None:
         runtime.stop = stop
     server = None

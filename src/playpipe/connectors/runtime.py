@@ -158,8 +158,11 @@ class Runtime:
     def _take_all(self, messages: list[Message]) -> None:
         """Decode, transform and batch messages; the hot loop, kept flat on purpose."""
         read, last_ts, apply = self.batcher.read, self._last_ts, self.transform.apply
-        received = dropped = size = 0
+        decode_json, plain = _decoder.decode, self.transform.plain
+        sources = self.transform.sources
+        received = size = 0
         records: list[Record] = []
+        append = records.append
         for message in messages:
             if message.error() is not None:
                 self._consume_error(message)
@@ -179,22 +182,45 @@ class Runtime:
                 self._tombstones.inc()
                 continue
             try:
-                data = decode(value)
-            except TerminalError as exc:
-                self.dead_letters.send([to_record(message, {})], exc, 1)
-                metrics.dead_lettered.labels(self.connector.name, "TerminalError").inc()
+                data = decode_json(value)
+            except msgspec.DecodeError:
+                data = None
+            if type(data) is not dict:
+                self._dead_letter_undecodable(message, value)
                 continue
             key = message.key()
-            kept = apply(data, stamp, key)
-            if kept is None:
-                dropped += 1
-                (self._sampled if self.transform.dropped_by == "sample" else self._filtered).inc()
-                continue
-            headers = message.headers()
-            records.append(Record(kept, value, key, topic, partition, offset, stamp, headers or []))
+            if plain:  # no sampling, filter or field selection: only the timestamp is set
+                for name in sources:
+                    ts = data.get(name)
+                    if type(ts) is int:
+                        data["timestamp"] = ts
+                        break
+                else:
+                    data["timestamp"] = stamp
+                kept = data
+            else:
+                kept = apply(data, stamp, key)
+                if kept is None:
+                    (
+                        self._sampled if self.transform.dropped_by == "sample" else self._filtered
+                    ).inc()
+                    continue
+            append(
+                Record(kept, value, key, topic, partition, offset, stamp, message.headers() or [])
+            )
             size += len(value)
         self.batcher.extend(records, size)
         self._received.inc(received)
+
+    def _dead_letter_undecodable(self, message: Message, value: bytes) -> None:
+        """A value that is not a JSON object goes to the DLQ, with ``decode``'s reason."""
+        error = TerminalError("the message is not a JSON object")
+        try:
+            decode(value)
+        except TerminalError as exc:
+            error = exc
+        self.dead_letters.send([to_record(message, {})], error, 1)
+        metrics.dead_lettered.labels(self.connector.name, "TerminalError").inc()
 
     def _consume_error(self, message: Message) -> None:
         error = message.error()
