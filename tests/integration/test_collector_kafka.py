@@ -45,7 +45,10 @@ def read_topic(
         while time.monotonic() < deadline and not until([o[2] for o in out]):
             for msg in consumer.consume(1000, timeout=1.0):
                 if msg.error() is None:
-                    out.append((msg.key(), msg.partition(), msgspec.json.decode(msg.value())))
+                    # A raw record holds one event or the array of one view's events.
+                    value = msgspec.json.decode(msg.value())
+                    for item in value if isinstance(value, list) else [value]:
+                        out.append((msg.key(), msg.partition(), item))
     finally:
         consumer.close()
     return out

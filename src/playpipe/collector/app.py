@@ -36,6 +36,7 @@ from playpipe.collector.http import (
     TooLarge,
     gunzip,
     headers_of,
+    parse_query,
     read_body,
     respond,
     respond_raw,
@@ -53,7 +54,7 @@ from playpipe.collector.settings import CollectorSettings
 from playpipe.collector.sink import OutRecord
 from playpipe.collector.spool import SpoolFullError
 from playpipe.collector.stamp import stamp_events
-from playpipe.dictionary import encode_event
+from playpipe.dictionary import Event, encode_event, encode_events
 from playpipe.log import get_logger
 
 log = get_logger("collector")
@@ -231,7 +232,7 @@ class CollectorApp:
         headers = headers_of(scope)
         origin = headers.get("origin")
         cors = self.cors.headers(origin)
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        query = parse_query(scope.get("query_string", b""))
         peer = (scope.get("client") or ("", 0))[0]
         ctx = self.enricher.context(peer, headers.get("x-forwarded-for"), headers.get("user-agent"))
         request = Request(
@@ -352,7 +353,8 @@ class CollectorApp:
         )
         raw = self.topics.raw
         records = [
-            OutRecord(raw, e.view_id.encode(), encode_event(e), NATIVE_FORMAT) for e in events
+            OutRecord(raw, view.encode(), encode_events(group), NATIVE_FORMAT)
+            for view, group in _by_view(events).items()
         ]
         records += self._invalid_records(request, rejected)
         try:
@@ -555,6 +557,16 @@ class CollectorApp:
         await respond(
             send, rejection.status, {"error": rejection.message}, cors + rejection.headers
         )
+
+
+def _by_view(events: list[Event]) -> dict[str, list[Event]]:
+    """The events of each view, in the order received: one raw message per view and request."""
+    if len(events) == 1 or all(e.view_id == events[0].view_id for e in events):
+        return {events[0].view_id: events} if events else {}
+    groups: dict[str, list[Event]] = {}
+    for event in events:
+        groups.setdefault(event.view_id, []).append(event)
+    return groups
 
 
 def _valid_indexes(parsed: Parsed) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qs
 
 import msgspec
 
@@ -32,6 +33,19 @@ def headers_of(scope: Scope) -> dict[str, str]:
         name = raw_name.decode("latin-1").lower()
         value = raw_value.decode("latin-1")
         out[name] = f"{out[name]},{value}" if name in out else value
+    return out
+
+
+def parse_query(query_string: bytes) -> dict[str, list[str]]:
+    """The query string as ``parse_qs`` reads it; plain ``a=b&c=d`` skips the percent decoder."""
+    text = query_string.decode("latin-1")
+    if "%" in text or "+" in text or ";" in text:
+        return parse_qs(text)
+    out: dict[str, list[str]] = {}
+    for pair in text.split("&"):
+        name, _, value = pair.partition("=")
+        if value:
+            out.setdefault(name, []).append(value)
     return out
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from confluent_kafka import KafkaError, Producer
 
 from playpipe.collector import metrics
@@ -34,6 +36,7 @@ from playpipe.log import get_logger
 log = get_logger("collector")
 
 Header = tuple[str, bytes]
+SWEEP_INTERVAL_S = 0.5
 
 
 @dataclass(slots=True)
@@ -51,25 +54,39 @@ class _Pending:
 
     Delivery reports are served by ``producer.poll()`` on the event loop's own thread, so the
     callback resolves the future directly: no thread hand-off, no GIL ping-pong per batch.
+    The callback runs once per message, so it only counts; metrics are updated once per
+    batch. ``sent_events_total`` counts the messages of fully acknowledged batches (a batch
+    with a failure is spooled whole and counted when the replay sends it).
     """
 
-    __slots__ = ("failed", "future", "remaining", "started")
+    __slots__ = ("deadline", "failed", "future", "remaining", "started", "topics")
 
     def __init__(self, count: int, loop: asyncio.AbstractEventLoop) -> None:
         self.remaining = count
         self.failed: KafkaError | None = None
         self.started = time.monotonic()
+        self.deadline = float("inf")
         self.future: asyncio.Future[None] = loop.create_future()
+        self.topics: dict[str, int] = {}
 
     def on_delivery(self, err: KafkaError | None, msg: Any) -> None:
         if err is not None:
             self.failed = err
-        else:
-            metrics.sent_events.labels(metrics.COMPONENT, msg.topic()).inc()
         self.remaining -= 1
         if self.remaining == 0:
-            metrics.produce_latency.observe(time.monotonic() - self.started)
-            _resolve(self.future)
+            self._done()
+
+    def _done(self) -> None:
+        metrics.produce_latency.observe(time.monotonic() - self.started)
+        if self.failed is None:
+            for topic, count in self.topics.items():
+                _sent_counter(topic).inc(count)
+        _resolve(self.future)
+
+
+@functools.cache
+def _sent_counter(topic: str) -> Any:
+    return metrics.sent_events.labels(metrics.COMPONENT, topic)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -145,6 +162,19 @@ def _fail(future: asyncio.Future[None], exc: BaseException) -> None:
         future.set_exception(exc)
 
 
+_raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _event_count(record: OutRecord) -> int:
+    """Events in a record: a JSON array holds one view's events, anything else counts one."""
+    if record.value[:1] != b"[":
+        return 1
+    try:
+        return len(_raw_list.decode(record.value))
+    except msgspec.DecodeError:
+        return 1
+
+
 def _to_spool(records: Sequence[OutRecord]) -> list[SpoolRecord]:
     return [SpoolRecord(r.topic, r.key, r.value, list(r.headers)) for r in records]
 
@@ -166,7 +196,7 @@ class KafkaSink:
         self.producer = Producer(config)
         self.spool = Spool(spool_dir, max_bytes=spool_max_bytes)
         self.writer = _GroupWriter(self.spool)
-        self._inflight = 0
+        self._waiting: set[_Pending] = set()
         self._wake = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._replayer: asyncio.Task[None] | None = None
@@ -194,24 +224,36 @@ class KafkaSink:
     async def _poll_forever(self) -> None:
         """Serve delivery reports on this loop: every millisecond while batches wait for them,
         and at once when a new batch starts waiting (``_wake``)."""
+        sweep_at = time.monotonic() + SWEEP_INTERVAL_S
         while True:
             served = self.producer.poll(0)
-            if self._inflight:
+            if self._waiting:
+                now = time.monotonic()
+                if now >= sweep_at:
+                    sweep_at = now + SWEEP_INTERVAL_S
+                    self._expire(now)
                 await asyncio.sleep(0 if served else 0.001)
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.05)
 
+    def _expire(self, now: float) -> None:
+        # The producer reports every message within delivery.timeout.ms, success or error;
+        # this is the safety net should a report never come.
+        for pending in [p for p in self._waiting if p.deadline <= now]:
+            pending.failed = pending.failed or KafkaError(KafkaError._MSG_TIMED_OUT)
+            _resolve(pending.future)
+
     async def _await_acks(self, pending: _Pending) -> None:
-        self._inflight += 1
+        # One set entry per batch instead of a timer per batch: the poller sweeps deadlines.
+        pending.deadline = pending.started + self.timeout_s + 2.0
+        self._waiting.add(pending)
         self._wake.set()
         try:
-            await asyncio.wait_for(asyncio.shield(pending.future), self.timeout_s + 2.0)
-        except TimeoutError:
-            pending.failed = pending.failed or KafkaError(KafkaError._MSG_TIMED_OUT)
+            await pending.future
         finally:
-            self._inflight -= 1
+            self._waiting.discard(pending)
 
     # -- delivery -------------------------------------------------------------------------
     @property
@@ -254,23 +296,25 @@ class KafkaSink:
         return "kafka"
 
     def _produce(self, records: Sequence[OutRecord], pending: _Pending) -> int:
+        produce, on_delivery, topics = self.producer.produce, pending.on_delivery, pending.topics
         for done, record in enumerate(records):
             try:
-                self.producer.produce(
+                produce(
                     record.topic,
                     record.value,
                     record.key,
                     headers=record.headers or None,
-                    on_delivery=pending.on_delivery,
+                    on_delivery=on_delivery,
                 )
             except BufferError:
                 pending.remaining -= len(records) - done
                 return done
+            topics[record.topic] = topics.get(record.topic, 0) + 1
         return len(records)
 
     async def _spool(self, records: Sequence[OutRecord]) -> None:
         await self.writer.append(_to_spool(records))
-        metrics.spooled_events.inc(len(records))
+        metrics.spooled_events.inc(sum(map(_event_count, records)))
 
     # -- replay ---------------------------------------------------------------------------
     async def _replay_forever(self) -> None:
@@ -309,7 +353,7 @@ class KafkaSink:
             log.warning("spool.replay_waiting", segment=segment.name, error=pending.failed.str())
             return False
         await asyncio.to_thread(self.spool.delete_segment, segment)
-        metrics.replayed_events.inc(len(outs))
+        metrics.replayed_events.inc(sum(map(_event_count, outs)))
         metrics.spool_bytes.set(self.spool.size_bytes)
         log.info(
             "spool.replayed",

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import msgspec
-
 from playpipe.collector.enrich import BatchContext, batch_skew, skew_corrected, tolerated
 from playpipe.dictionary import DeviceNode, Event, NetworkNode
 
@@ -32,7 +30,8 @@ def stamp_events(
             event.property = property_key
         if ctx.device is not None:
             if event.device is None:
-                event.device = msgspec.structs.replace(ctx.device)
+                # Shared, not copied: the events are encoded right after and never changed.
+                event.device = ctx.device
             else:
                 _fill_device(event.device, ctx)
         if ctx.geo is not None:
@@ -52,6 +51,9 @@ def stamp_events(
 def _fill_device(device: DeviceNode, ctx: BatchContext) -> None:
     # Fill a group (os + os_version, browser + version, ...) only if the client sent none of it.
     for keys, values in ctx.device_groups:
-        if all(getattr(device, key) is None for key in keys):
+        for key in keys:
+            if getattr(device, key) is not None:
+                break
+        else:
             for key, value in values.items():
                 setattr(device, key, value)

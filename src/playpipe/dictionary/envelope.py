@@ -44,6 +44,7 @@ class BaseEvent(
     forbid_unknown_fields=True,
     omit_defaults=True,
     tag_field="event_type",
+    gc=False,
 ):
     """Envelope shared by every event; the ``event_type`` tag selects the concrete event.
 

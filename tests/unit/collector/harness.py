@@ -50,6 +50,19 @@ class MemorySink:
     def on(self, topic: str) -> list[OutRecord]:
         return [r for r in self.records if r.topic == topic]
 
+    def raw_events(self) -> list[dict[str, Any]]:
+        """The accepted events as dicts, in order (a raw record holds one view's events)."""
+        return raw_events(self.on(RAW))
+
+
+def raw_events(records: Sequence[OutRecord]) -> list[dict[str, Any]]:
+    """Flatten raw records: each value is one event or a JSON array of one view's events."""
+    out: list[dict[str, Any]] = []
+    for record in records:
+        value = msgspec.json.decode(record.value)
+        out.extend(value if isinstance(value, list) else [value])
+    return out
+
 
 def make_app(**settings: Any) -> tuple[CollectorApp, MemorySink]:
     sink = MemorySink()

@@ -20,7 +20,7 @@ from playpipe.collector.app import CollectorApp, Topics
 from playpipe.collector.enrich import Enricher, correct_time
 from playpipe.collector.settings import CollectorSettings
 from playpipe.collector.sink import OutRecord
-from playpipe.dictionary import Event, decode_event, decode_events
+from playpipe.dictionary import Event, decode_events
 from playpipe.simulate import (
     SimOptions,
     Summary,
@@ -31,9 +31,11 @@ from playpipe.simulate import (
 )
 from playpipe.simulate.run import simulated_start_ms
 from playpipe.simulate.sender import retry_after_s
+from playpipe.sources.native import NativeFormat
 from tests.unit.simulate.reference import replay
 
 FAST = SimOptions(backoff_base_s=0.01, backoff_max_s=0.05)
+NATIVE = NativeFormat()
 
 
 @dataclass
@@ -294,7 +296,7 @@ def _through_collector(
 
     summary = asyncio.run(simulate())
     assert not [r for r in sink.records if r.topic == "invalid"]
-    events = [decode_event(r.value) for r in sink.records if r.topic == "raw"]
+    events = [e for r in sink.records if r.topic == "raw" for e in NATIVE.map(r.value, {})]
     assert len(events) == summary.events_sent
     for e in events:
         assert e.device is not None and e.device.type is not None
