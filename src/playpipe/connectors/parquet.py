@@ -58,10 +58,14 @@ def file_name(topic: str, partition: int, first: int, last: int) -> str:
 def group(batch: list[Record]) -> dict[GroupKey, list[Record]]:
     """Records by output folder and topic-partition, in offset order."""
     groups: dict[GroupKey, list[Record]] = defaultdict(list)
+    hour, folder = -1, ""
     for record in batch:
         stamp = record.data.get("timestamp")
-        when = stamp if isinstance(stamp, int) else record.timestamp_ms
-        groups[(folder_of(when), record.topic, record.partition)].append(record)
+        when = stamp if type(stamp) is int else record.timestamp_ms
+        if when // HOUR_MS != hour:  # records of a batch mostly share their hour
+            hour = when // HOUR_MS
+            folder = _folder_of_hour(hour)
+        groups[(folder, record.topic, record.partition)].append(record)
     return groups
 
 
@@ -109,7 +113,8 @@ class ParquetConnector(Connector[ParquetSettings]):
             result.failed += failed
             if table is None:
                 continue
-            kept = [r for r in records if all(r is not f for f, _ in failed)]
+            dead = {id(f) for f, _ in failed}
+            kept = [r for r in records if id(r) not in dead] if dead else records
             name = file_name(topic, partition, kept[0].offset, kept[-1].offset)
             prefix = f"{topic}-{partition}-{kept[0].offset}-"
             try:

@@ -98,13 +98,15 @@ class RowShaper:
                 "timestamp": data.get("timestamp"),
                 "record": orjson.dumps(data).decode(),
             }
-        row = data
         custom = data.get("custom")
-        if custom is not None and not isinstance(custom, str):
-            row = dict(data)
+        plain = custom is None or isinstance(custom, str)
+        if plain and self.known.issuperset(data):  # the common case: nothing to change
+            return data
+        row = dict(data)
+        if not plain:
             row["custom"] = orjson.dumps(custom).decode()
-        unknown = data.keys() - self.known
+        known = self.known
+        unknown = {k: v for k, v in data.items() if k not in known}
         if unknown:
-            row = dict(row) if row is data else row
-            row["extra"] = orjson.dumps({k: data[k] for k in unknown}).decode()
+            row["extra"] = orjson.dumps(unknown).decode()
         return row
