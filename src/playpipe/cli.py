@@ -324,9 +324,14 @@ def _ensure_kafka(cfg: Config, bootstrap_servers: str | None) -> None:
         with console.status(f"Starting the local Apache Kafka in {cluster.root}…"):
             cfg.kafka.bootstrap_servers = cluster.start()
         console.print(f"Kafka: [bold]{cfg.kafka.bootstrap_servers}[/] (local, {cluster.root})")
+    from playpipe.up import await_partition_leaders
+
     plan = apply_topics(cfg, [c.name for c in cfg.connectors])
-    created = sum(c.action == "create" for c in plan.changes)
-    console.print(f"Topics: {len(plan.changes)} in place ({created} created).")
+    created = [c.topic for c in plan.changes if c.action == "create"]
+    if created:
+        with console.status("Waiting for the new topics' partition leaders…"):
+            await_partition_leaders(cfg, created)
+    console.print(f"Topics: {len(plan.changes)} in place ({len(created)} created).")
 
 
 MetricsPortsOption = Annotated[

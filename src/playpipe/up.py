@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from playpipe.config import Config
 from playpipe.connectors.app import group_id as connector_group
+from playpipe.errors import KafkaUnavailableError
 from playpipe.kafka.settings import consumer_config
 from playpipe.kafka.topics import topic_name
 from playpipe.supervisor import Component, Supervisor
@@ -127,6 +128,39 @@ def refresh(watches: list[Watch], lags: LagReader) -> None:
             w.rate = 0.0
         if w.group and w.input_topic:
             w.lag = lags.lag(w.group, w.input_topic)
+
+
+def await_partition_leaders(config: Config, topics: list[str], timeout: float = 60.0) -> None:
+    """Return once every partition of ``topics`` answers an offsets request.
+
+    Just-created topics are in the metadata a moment before their leaders serve requests;
+    components started in that moment fail their first offsets lookup ("not leader").
+    """
+    consumer = Consumer(consumer_config(config.kafka, "playpipe-up-probe"))
+    deadline = time.monotonic() + timeout
+    try:
+        waiting = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ]
+        while waiting:
+            still = []
+            for tp in waiting:
+                try:
+                    consumer.get_watermark_offsets(tp, timeout=5)
+                except KafkaException:
+                    still.append(tp)
+            waiting = still
+            if waiting and time.monotonic() > deadline:
+                names = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in waiting[:5])
+                raise KafkaUnavailableError(
+                    f"Partitions without a leader {timeout:g} s after they were created: {names}"
+                )
+            if waiting:
+                time.sleep(0.2)
+    finally:
+        consumer.close()
 
 
 def free_port() -> int:
