@@ -3,8 +3,9 @@
 1. Throughput: a prepared topic of N events (default 1,000,000) read by one
    ``playpipe connect`` process per destination (PostgreSQL, Parquet, a local webhook
    receiver); events/s from the first to the last delivered event.
-   Peers on the same rows, without Kafka: psycopg ``executemany`` INSERTs, pyarrow writing
-   the same batches, an httpx loop posting the same NDJSON batches to the same receiver.
+   Peers on the same rows, without Kafka: a bare psycopg binary ``COPY`` per batch, pyarrow
+   writing the same batches, an httpx loop posting the same NDJSON batches to the same
+   receiver.
 2. Latency: events produced at a fixed rate (default 20,000/s) for D seconds; p50/p99 of
    produce time -> destination receipt (webhook: the receiver's clock; PostgreSQL: the
    loading transaction's ``now()``; Parquet: the file's modification time).
@@ -28,6 +29,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 from bench.connectors.peers import parquet_peer, postgres_peer, webhook_peer
 from bench.connectors.sinks import (
@@ -109,23 +111,27 @@ def create_topic(bootstrap: str, name: str, partitions: int = 6) -> None:
             raise
 
 
-def write_config(path: Path, bootstrap: str, prefix: str, dsn: str, lake: Path, hook: str) -> None:
-    """One connector per destination on ``events``, and one per destination on its own
-    ``live-<kind>`` topic for the latency runs."""
+def write_config(
+    path: Path, bootstrap: str, prefix: str, dsn: str, lake: Path, hook: str, ports: list[int]
+) -> None:
+    """One connector per destination on ``events`` (serving ``/metrics`` on ``ports``), and
+    one per destination on its own ``live-<kind>`` topic for the latency runs."""
     text = f'[kafka]\nbootstrap_servers = "{bootstrap}"\n[topics]\nprefix = "{prefix}"\n\n'
     for live in (False, True):
         suffix = "-live" if live else ""
+        pg_port, lake_port, hook_port = (0, 0, 0) if live else ports
         pg_topic, lake_topic, hook_topic = (
             ("live-pg", "live-lake", "live-hook") if live else ("events",) * 3
         )
         text += (
             f'[[connectors]]\nname = "pg{suffix}"\ntype = "postgres"\ndsn = "{dsn}"\n'
-            f'topic = "{pg_topic}"\ntable = "bench_{pg_topic.replace("-", "_")}"\n{BATCH}\n'
+            f'topic = "{pg_topic}"\ntable = "bench_{pg_topic.replace("-", "_")}"\n'
+            f"metrics_port = {pg_port}\n{BATCH}\n"
             f'[[connectors]]\nname = "lake{suffix}"\ntype = "parquet"\n'
             f'path = "{lake / lake_topic}"\ntopic = "{lake_topic}"\ncompression = "snappy"\n'
-            f"{BATCH}\n"
+            f"metrics_port = {lake_port}\n{BATCH}\n"
             f'[[connectors]]\nname = "hook{suffix}"\ntype = "webhook"\nurl = "{hook}"\n'
-            f'topic = "{hook_topic}"\nformat = "ndjson"\n{BATCH}\n'
+            f'topic = "{hook_topic}"\nformat = "ndjson"\nmetrics_port = {hook_port}\n{BATCH}\n'
         )
     path.write_text(text)
 
@@ -151,6 +157,20 @@ class Connect:
         self.process.wait(60)
 
 
+def delivered(port: int, name: str) -> int:
+    """The connector's delivered-events counter, read from its ``/metrics``: polling it costs
+    the destination nothing (a ``count(*)`` of a growing table would compete with the load)."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return 0
+    prefix = f'playpipe_connector_delivered_events_total{{connector="{name}"}} '
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return int(float(line[len(prefix) :]))
+    return 0
+
+
 def throughput(name: str, count_fn: Any, total: int, config: Path, log: Path) -> float:
     """events/s of one connector from its first to its last delivered event."""
     connect = Connect(name, config, log)
@@ -164,7 +184,7 @@ def throughput(name: str, count_fn: Any, total: int, config: Path, log: Path) ->
             if done >= total:
                 assert first_at is not None
                 return (done - first_count) / max(time.monotonic() - first_at, 1e-9)
-            time.sleep(0.05)
+            time.sleep(0.1)
         raise RuntimeError(f"{name} did not finish; see {log}")
     finally:
         connect.stop()
@@ -187,7 +207,7 @@ def main() -> None:
     parser.add_argument("--peer-events", type=int, default=200_000)
     args = parser.parse_args()
 
-    from tests.integration.connectors.pg import PostgresServer
+    from tests.integration.connectors.pg import PostgresServer, free_port
 
     work = Path(tempfile.mkdtemp(prefix="playpipe-bench-"))
     pg = PostgresServer()
@@ -195,7 +215,8 @@ def main() -> None:
     receiver = CountingReceiver().start()
     config, log = work / "playpipe.toml", work / "connect.log"
     prefix = f"bench{uuid.uuid4().hex[:6]}"
-    write_config(config, args.bootstrap, prefix, pg.dsn, work / "lake", receiver.url)
+    ports = [free_port() for _ in range(3)]
+    write_config(config, args.bootstrap, prefix, pg.dsn, work / "lake", receiver.url, ports)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     try:
         create_topic(args.bootstrap, f"{prefix}.events")
@@ -204,12 +225,16 @@ def main() -> None:
         print(f"prepared {prefix}.events: {args.events} events in {took:.1f} s")
         n = args.events
         results = {
-            "postgres": throughput("pg", lambda: pg_count(pg.dsn, "bench_events"), n, config, log),
-            "parquet": throughput(
-                "lake", lambda: lake_rows(work / "lake" / "events"), n, config, log
-            ),
-            "webhook": throughput("hook", lambda: receiver.count, n, config, log),
+            "postgres": throughput("pg", lambda: delivered(ports[0], "pg"), n, config, log),
+            "parquet": throughput("lake", lambda: delivered(ports[1], "lake"), n, config, log),
+            "webhook": throughput("hook", lambda: delivered(ports[2], "hook"), n, config, log),
         }
+        stored = {
+            "postgres": pg_count(pg.dsn, "bench_events"),
+            "parquet": lake_rows(work / "lake" / "events"),
+            "webhook": receiver.count,
+        }
+        print(f"stored at the destinations: {stored} (each should be {n})")
         peers = {
             "postgres": postgres_peer(pg.dsn, args.peer_events, make_event),
             "parquet": parquet_peer(work / "peer-lake", args.peer_events, make_event),
