@@ -103,14 +103,16 @@ def _first_frame(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sig
 
 
 def _playing(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    if f.state == PAUSED:
+    # `playing` means the playhead runs: it also closes a seek or a rebuffer whose end event
+    # never arrived (a lost batch), as the HTML5 `playing` event does after `seeked`.
+    if f.state in (PAUSED, SEEKING, REBUFFERING):
         _to(view, f, ts, PLAYING, sink, sign)
     elif f.state != PLAYING:
         f.ignored += 1
 
 
 def _paused(view: ViewLike, f: Fold, ts: int, extra: Extra, sink: Sink, sign: int) -> None:
-    if f.state in (PLAYING, REBUFFERING):
+    if f.state in (PLAYING, REBUFFERING, SEEKING):
         _to(view, f, ts, PAUSED, sink, sign)
     elif f.state != PAUSED:
         f.ignored += 1
