@@ -275,8 +275,12 @@ class CollectorApp:
         key = request.property_key
         if not self.settings.open and key is not None and key not in self.keys:
             raise Rejection(403, f"unknown property key {key!r}", "unknown_key")
+        self._limit_rate(key, request.ctx.ip)
+
+    def _limit_rate(self, key: str | None, ip: str) -> None:
+        """Take one request from the property key's and the client address's buckets."""
         now = self.clock()
-        for buckets, who in ((self.key_limits, key or ""), (self.ip_limits, request.ctx.ip)):
+        for buckets, who in ((self.key_limits, key or ""), (self.ip_limits, ip)):
             wait = buckets.take(who, now)
             if wait > 0:
                 retry = str(max(1, int(wait + 0.999))).encode()
@@ -532,17 +536,7 @@ class CollectorApp:
                 else f"no property key: add ?key=<property key> to the {route.path} URL"
             )
             raise Rejection(403, message, "unknown_key")
-        now = self.clock()
-        for buckets, who in ((self.key_limits, key or ""), (self.ip_limits, request.ctx.ip)):
-            wait = buckets.take(who, now)
-            if wait > 0:
-                retry = str(max(1, int(wait + 0.999))).encode()
-                raise Rejection(
-                    429,
-                    "rate limit exceeded; retry after the given seconds",
-                    "rate_limit",
-                    [(b"retry-after", retry)],
-                )
+        self._limit_rate(key, request.ctx.ip)
 
     async def _refuse(
         self,
