@@ -24,9 +24,7 @@ bound, stated in docs/metrics.md and checked here on every view that lost a batc
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from typing import Any
 
 import msgspec
 import pytest
@@ -35,6 +33,7 @@ from playpipe.collector.enrich import UserAgentParser
 from playpipe.simulate import SimOptions, generate
 from playpipe.streams.aggregation import Aggregation
 from playpipe.streams.aggsettings import AggregationSettings
+from tests.unit.simulate.compare import same
 
 TIME_FIELDS = (
     "playing_time_ms",
@@ -55,12 +54,6 @@ EXACT_FIELDS = (
     "avg_bitrate_kbps",
     "event_count",
 )
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
-    return bool(a == b)
 
 
 NO_STATE = frozenset(
@@ -149,7 +142,7 @@ def test_lost_batches_stay_within_the_bound(seed: int) -> None:
         record = got.get(view.view_id)
         if view.complete:
             for name in EXACT_FIELDS:
-                assert _same(getattr(record, name), getattr(view, name)), (view.view_id, name)
+                assert same(getattr(record, name), getattr(view, name)), (view.view_id, name)
             continue
         if record is None:  # every event of the view was lost
             assert all(lost for _, lost, _ in seen[view.view_id])

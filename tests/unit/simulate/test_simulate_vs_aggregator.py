@@ -8,7 +8,6 @@ truth (a window missing on one side must be all zeros on the other).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import msgspec
@@ -18,58 +17,7 @@ from playpipe.collector.enrich import UserAgentParser
 from playpipe.simulate import SimOptions, generate
 from playpipe.streams.aggregation import Aggregation
 from playpipe.streams.aggsettings import AggregationSettings
-
-_VIEW_FIELDS = (
-    "start_ms",
-    "end_ms",
-    "end_reason",
-    "outcome",
-    "attempted",
-    "started",
-    "startup_time_ms",
-    "playing_time_ms",
-    "rebuffering_time_ms",
-    "paused_time_ms",
-    "seeking_time_ms",
-    "ad_time_ms",
-    "watch_time_ms",
-    "rebuffer_count",
-    "rebuffer_ratio",
-    "rebuffer_frequency_per_min",
-    "avg_bitrate_kbps",
-    "upshifts",
-    "downshifts",
-    "experience_score",
-    "event_count",
-)
-_WINDOW_FIELDS = (
-    "attempts",
-    "starts",
-    "starts_active",
-    "concurrent_viewers",
-    "startup_time_p50_ms",
-    "startup_time_p90_ms",
-    "startup_time_p95_ms",
-    "start_failures",
-    "start_failure_pct",
-    "exits_before_start",
-    "exit_before_start_pct",
-    "playback_failures",
-    "playback_failure_pct",
-    "playing_time_ms",
-    "rebuffering_time_ms",
-    "watch_time_ms",
-    "rebuffer_count",
-    "rebuffer_ratio",
-    "avg_bitrate_kbps",
-    "experience_score",
-)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)  # records round to 6 digits
-    return bool(a == b)
+from tests.unit.simulate.compare import VIEW_FIELDS, WINDOW_FIELDS, same
 
 
 @pytest.mark.timeout(300)
@@ -98,8 +46,8 @@ def test_truth_equals_the_aggregator() -> None:
     assert sorted(r.view_id for r in records) == sorted(truth)
     for record in records:
         view = truth[record.view_id]
-        for name in _VIEW_FIELDS:
-            assert _same(getattr(record, name), getattr(view, name)), (record.view_id, name)
+        for name in VIEW_FIELDS:
+            assert same(getattr(record, name), getattr(view, name)), (record.view_id, name)
         for name in ("cdn", "country", "device_type", "os", "browser", "content_id", "asn"):
             assert getattr(record, name) == view.dims[name], (record.view_id, name)
 
@@ -111,10 +59,10 @@ def test_truth_equals_the_aggregator() -> None:
     }
     for key in final.keys() | mine.keys():
         got, want = final.get(key), mine.get(key)
-        for name in _WINDOW_FIELDS:
+        for name in WINDOW_FIELDS:
             a = getattr(got, name) if got is not None else None
             b = getattr(want, name) if want is not None else None
             if got is None or want is None:
                 assert not (a or b), (key, name)
             else:
-                assert _same(a, b), (key, name, a, b)
+                assert same(a, b), (key, name, a, b)
