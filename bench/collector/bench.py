@@ -134,23 +134,25 @@ def run_server(
     warm: bool = True,
     connections: int = 32,
 ) -> dict[str, float]:
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
-            wait_http(f"http://127.0.0.1:{PORT}/healthz")
-        except SystemExit:
-            log.seek(0)
-            tail = log.read().decode(errors="replace")[-3000:]
-            raise SystemExit(f"{' '.join(command)} did not come up; its output:\n{tail}") from None
-        if warm:
-            wrk(bodies, 5, connections)
-        return wrk(bodies, seconds, connections, pace_ms=pace_ms)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+            try:
+                wait_http(f"http://127.0.0.1:{PORT}/healthz")
+            except SystemExit:
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-3000:]
+                raise SystemExit(
+                    f"{' '.join(command)} did not come up; its output:\n{tail}"
+                ) from None
+            if warm:
+                wrk(bodies, 5, connections)
+            return wrk(bodies, seconds, connections, pace_ms=pace_ms)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(30)
 
 
 def main() -> None:

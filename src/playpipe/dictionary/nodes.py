@@ -37,9 +37,7 @@ __all__ = [
 
 # ``gc=False``: events and nodes are trees of plain values that never form reference cycles,
 # so the cycle collector need not track them (a measurable share of the collector's CPU).
-class Node(
-    msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True, gc=False
-):
+class Node(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True, gc=False):
     """Base of every node: keyword-only, unknown keys rejected, defaults omitted on the wire."""
 
 
