@@ -1,4 +1,8 @@
-"""Plain loaders of the same rows, without Kafka or playpipe: the benchmark's peers."""
+"""Plain loaders of the same rows, without Kafka or playpipe: the benchmark's peers.
+
+Each returns rows per second of ``clock`` (wall time by default; ``time.thread_time`` for
+CPU time of the calling thread).
+"""
 
 from __future__ import annotations
 
@@ -19,12 +23,16 @@ BATCH = 5000
 MakeEvent = Callable[..., dict[str, Any]]
 
 
-def _batches(count: int, make_event: MakeEvent, tag: str) -> list[list[dict[str, Any]]]:
+def _batches(
+    count: int, make_event: MakeEvent, tag: str, batch: int = BATCH
+) -> list[list[dict[str, Any]]]:
     events = [make_event(i, tag) for i in range(count)]
-    return [events[i : i + BATCH] for i in range(0, count, BATCH)]
+    return [events[i : i + batch] for i in range(0, count, batch)]
 
 
-def postgres_peer(dsn: str, count: int, make_event: MakeEvent) -> float:
+def postgres_peer(
+    dsn: str, count: int, make_event: MakeEvent, clock: Callable[[], float] = time.perf_counter
+) -> float:
     """Rows/s of a bare psycopg binary ``COPY`` of typed columns plus the JSON document
     (no deduplication), one COPY per batch."""
     batches = _batches(count, make_event, "pp")
@@ -35,7 +43,7 @@ def postgres_peer(dsn: str, count: int, make_event: MakeEvent) -> float:
         )
         copy_sql = "COPY peer_events FROM STDIN (FORMAT BINARY)"
         types = ["text", "text", "text", "text", "int8", "timestamptz", "jsonb"]
-        started = time.perf_counter()
+        started = clock()
         for batch in batches:
             with conn.cursor() as cur, cur.copy(copy_sql) as copy:
                 copy.set_types(types)
@@ -51,28 +59,36 @@ def postgres_peer(dsn: str, count: int, make_event: MakeEvent) -> float:
                             Jsonb(e),
                         )
                     )
-        return count / (time.perf_counter() - started)
+        return count / (clock() - started)
 
 
-def parquet_peer(folder: Path, count: int, make_event: MakeEvent) -> float:
-    """Rows/s of pyarrow writing the same batches (schema inferred) to files directly."""
-    batches = _batches(count, make_event, "pq")
+def parquet_peer(
+    folder: Path,
+    count: int,
+    make_event: MakeEvent,
+    clock: Callable[[], float] = time.perf_counter,
+    batch: int = BATCH,
+) -> float:
+    """Rows/s of pyarrow writing the same batches (schema inferred), one file each."""
+    batches = _batches(count, make_event, "pq", batch)
     folder.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started = clock()
     for index, batch in enumerate(batches):
         pq.write_table(
             pa.Table.from_pylist(batch), folder / f"{index}.parquet", compression="snappy"
         )
-    return count / (time.perf_counter() - started)
+    return count / (clock() - started)
 
 
-def webhook_peer(receiver: Any, count: int, make_event: MakeEvent) -> float:
+def webhook_peer(
+    receiver: Any, count: int, make_event: MakeEvent, clock: Callable[[], float] = time.perf_counter
+) -> float:
     """Events/s of an httpx loop posting the same batches as NDJSON to the same receiver."""
     batches = _batches(count, make_event, "wh")
     headers = {"Content-Type": "application/x-ndjson"}
     with httpx.Client() as client:
-        started = time.perf_counter()
+        started = clock()
         for batch in batches:
             body = b"".join(orjson.dumps(e) + b"\n" for e in batch)
             client.post(receiver.url, content=body, headers=headers).raise_for_status()
-        return count / (time.perf_counter() - started)
+        return count / (clock() - started)
