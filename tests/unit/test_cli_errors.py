@@ -73,3 +73,17 @@ def test_help_teaches() -> None:
         and "--port-base" in result.stdout
         and "--data-dir" in result.stdout
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "what"), [(("collect", "--open"), "collector"), (("api",), "query API")]
+)
+def test_a_taken_port_is_named(command: tuple[str, ...], what: str, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run(*command, "--port", str(port), cwd=tmp_path)
+    assert_clear_error(result, what, f"127.0.0.1:{port}", "--port")

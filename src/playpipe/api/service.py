@@ -17,6 +17,7 @@ from playpipe.api.auth import Tokens
 from playpipe.api.ingest import group_for
 from playpipe.config import Config
 from playpipe.log import get_logger
+from playpipe.ports import ensure_free
 
 __all__ = ["app_factory", "serve"]
 
@@ -40,6 +41,7 @@ def serve(config: Config) -> None:
 
     settings = config.api
     Tokens(settings.tokens, settings.auth_required)  # refuse now, in one clear message
+    ensure_free(settings.host, settings.port, "query API", "--port (or api.port)")
     os.environ[CONFIG_ENV] = msgspec.json.encode(config).decode()
     log.info(
         "api.starting",

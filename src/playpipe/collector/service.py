@@ -24,6 +24,7 @@ from playpipe.errors import ConfigError
 from playpipe.kafka.settings import producer_config
 from playpipe.kafka.topics import topic_name
 from playpipe.log import get_logger
+from playpipe.ports import ensure_free
 
 log = get_logger("collector")
 
@@ -88,6 +89,7 @@ def serve(config: Config) -> None:
     from granian.constants import Interfaces, Loops
 
     settings = config.collector
+    ensure_free(settings.host, settings.port, "collector", "--port (or collector.port)")
     Enricher(settings.enrich).close()  # fail now, in one process, if a database is unreadable
     os.environ[CONFIG_ENV] = msgspec.json.encode(config).decode()
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
