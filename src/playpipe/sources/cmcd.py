@@ -17,7 +17,6 @@ mapper remembers per view (bounded, least recently used first out): see ``docs/s
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -34,10 +33,12 @@ from playpipe.sources.cmcd_parse import (
 )
 from playpipe.sources.rawctx import RawContext
 from playpipe.sources.registry import MappingError
+from playpipe.sources.values import MAX_TEXT
+from playpipe.sources.viewstate import SEQ_STRIDE, ViewStates
 
 SOURCE: Final = "cmcd"
-SEQ_STRIDE: Final = 4
-"""A report maps to at most this many events; ``seq = sn * SEQ_STRIDE + position``."""
+MAX_VIEWS: Final = 200_000
+"""Views whose play state is remembered (least recently used forgotten first)."""
 
 TERMINAL: Final = frozenset({"e", "f", "q"})
 """Play states after which a view is over (ended, fatal error, quit)."""
@@ -62,7 +63,6 @@ CUSTOM_KEYS: Final = (
 """Spec keys without a dictionary field, kept in ``custom`` as ``cmcd_<key>``."""
 
 MAX_CUSTOM: Final = 50
-MAX_TEXT: Final = 256
 
 SIMPLE_EVENTS: Final = {
     "as": "ad_start",
@@ -90,27 +90,6 @@ class ViewMemory:
     state_sn: int = -1
     """``sn`` of the report that set ``state``: an older state report arriving late (a
     retried one) must not move the view back."""
-
-
-class ViewStates:
-    """Per-view memory, at most ``max_views`` (least recently used dropped first)."""
-
-    def __init__(self, max_views: int = 200_000) -> None:
-        self.max_views = max_views
-        self._views: OrderedDict[str, ViewMemory] = OrderedDict()
-
-    def get(self, sid: str) -> ViewMemory:
-        memory = self._views.get(sid)
-        if memory is None:
-            memory = self._views[sid] = ViewMemory()
-            if len(self._views) > self.max_views:
-                self._views.popitem(last=False)
-        else:
-            self._views.move_to_end(sid)
-        return memory
-
-    def __len__(self) -> int:
-        return len(self._views)
 
 
 # --- reading a record -----------------------------------------------------------------------
@@ -443,7 +422,7 @@ class CmcdFormat:
     name = "cmcd"
 
     def __init__(self) -> None:
-        self.views = ViewStates()
+        self.views = ViewStates(ViewMemory, MAX_VIEWS)
 
     def map(self, value: bytes, headers: dict[str, bytes]) -> list[Event]:
         ctx = RawContext.from_headers(headers)
@@ -463,7 +442,7 @@ class CmcdRequestFormat:
     name = "cmcd_request"
 
     def __init__(self) -> None:
-        self.views = ViewStates()
+        self.views = ViewStates(ViewMemory, MAX_VIEWS)
 
     def map(self, value: bytes, headers: dict[str, bytes]) -> list[Event]:
         ctx = RawContext.from_headers(headers)

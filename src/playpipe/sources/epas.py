@@ -34,10 +34,18 @@ from urllib.parse import parse_qs
 import msgspec
 
 from playpipe.dictionary import Event, error_field, error_reason
+from playpipe.sources.envelope import Envelope
 from playpipe.sources.rawctx import RawContext
 from playpipe.sources.registry import MappingError
-from playpipe.sources.values import as_bool, as_int, as_scalar, as_text, convert, prune
-from playpipe.sources.viewstate import ViewStates, event_id, seq_of, usable_sent_at
+from playpipe.sources.values import (
+    as_bool,
+    as_device_type,
+    as_int,
+    as_scalar,
+    as_text,
+    prune,
+)
+from playpipe.sources.viewstate import ViewStates, usable_sent_at
 
 SOURCE: Final = "epas"
 SIMPLE: Final = {
@@ -48,7 +56,6 @@ SIMPLE: Final = {
     "seeked": "seek_end",
     "heartbeat": "heartbeat",
 }
-DEVICE_TYPES: Final = frozenset({"desktop", "mobile", "tablet", "tv", "console", "other"})
 VIEW_END_REASONS: Final = frozenset({"ended", "aborted", "error"})
 
 
@@ -112,15 +119,12 @@ class EpasFormat:
         bodies = _events(e, payload, session)
         if not bodies:
             return []
-        base = _envelope(e, session, ctx)
-        events = []
         sent_at = usable_sent_at(e.timestamp, ctx.received_at)
-        for position, body in enumerate(bodies):
-            event = convert({**base, **body, "seq": seq_of(e.timestamp, position)}, "$")
-            event.event_id = event_id(SOURCE, e.sessionId, e.event, e.timestamp, position)
-            ctx.stamp(event, sent_at)
-            events.append(event)
-        return events
+        envelope = Envelope(SOURCE, e.sessionId, _envelope(e, session, ctx), ctx, sent_at)
+        return [
+            envelope.event(body, e.timestamp, position, e.event, e.timestamp)
+            for position, body in enumerate(bodies)
+        ]
 
 
 def _unit(e: _Event, ctx: RawContext) -> str | None:
@@ -219,7 +223,7 @@ def _envelope(e: _Event, s: EpasSession, ctx: RawContext) -> dict[str, Any]:
         "device": prune(
             {
                 "model": as_text(meta.get("deviceModel")),
-                "type": meta.get("deviceType") if meta.get("deviceType") in DEVICE_TYPES else None,
+                "type": as_device_type(meta.get("deviceType")),
             }
         ),
         "fluxdata": prune(

@@ -23,20 +23,21 @@ from typing import Any, Final
 import msgspec
 
 from playpipe.dictionary import Event
+from playpipe.sources.envelope import Envelope
 from playpipe.sources.muxkeys import expand_key
 from playpipe.sources.rawctx import RawContext
 from playpipe.sources.registry import MappingError
 from playpipe.sources.values import (
     as_bool,
+    as_device_type,
     as_int,
     as_kbps,
     as_px,
     as_scalar,
     as_text,
-    convert,
     prune,
 )
-from playpipe.sources.viewstate import ViewStates, event_id, seq_of, usable_sent_at
+from playpipe.sources.viewstate import ViewStates, usable_sent_at
 
 SOURCE: Final = "mux"
 MAX_SEEN: Final = 4096
@@ -71,7 +72,6 @@ SEGMENT_KINDS: Final = {
     "init": "init",
     "subtitle": "subtitle",
 }
-DEVICE_TYPES: Final = frozenset({"desktop", "mobile", "tablet", "tv", "console", "other"})
 CUSTOM_FIELDS: Final = (
     "player_name",
     "experiment_name",
@@ -174,16 +174,10 @@ class MuxFormat:
         view.fields.update(delta)
         state = view.fields
         dicts = self._events(name, state, view)
-        base = _envelope(state, view_id, name, order, ctx)
+        envelope = Envelope(SOURCE, view_id, _envelope(state, view_id, ctx), ctx, sent_at, where)
         if name == "viewend":
             view.fields = {}  # the view is over; its seen sequence numbers still drop copies
-        events: list[Event] = []
-        for position, body in enumerate(dicts):
-            event = convert({**base, **body, "seq": seq_of(order, position)}, where)
-            event.event_id = event_id(SOURCE, view_id, order, position)
-            ctx.stamp(event, sent_at)
-            events.append(event)
-        return events
+        return [envelope.event(body, order, position, order) for position, body in enumerate(dicts)]
 
     def _events(self, name: str, s: dict[str, Any], view: MuxView) -> list[dict[str, Any]]:
         if name == "play":
@@ -214,9 +208,7 @@ class MuxFormat:
         return [{"event_type": "custom", "name": f"mux_{name}"}]
 
 
-def _envelope(
-    s: dict[str, Any], view_id: str, name: str, order: int, ctx: RawContext
-) -> dict[str, Any]:
+def _envelope(s: dict[str, Any], view_id: str, ctx: RawContext) -> dict[str, Any]:
     base: dict[str, Any] = {
         "event_id": "-",
         "client_ts": as_int(s.get("viewer_time")),
@@ -242,7 +234,7 @@ def _envelope(
         "content": _content(s),
         "device": prune(
             {
-                "type": _device_type(s.get("viewer_device_category")),
+                "type": as_device_type(s.get("viewer_device_category")),
                 "os": as_text(s.get("viewer_os_family")),
                 "os_version": as_text(s.get("viewer_os_version"), 64),
                 "manufacturer": as_text(s.get("viewer_device_manufacturer")),
@@ -328,7 +320,3 @@ def _segment(s: dict[str, Any], name: str) -> dict[str, Any]:
             "bitrate_kbps": as_kbps(s.get("request_labeled_bitrate")),
         }
     ) or {"kind": kind}
-
-
-def _device_type(value: object) -> str | None:
-    return value if isinstance(value, str) and value in DEVICE_TYPES else None

@@ -32,10 +32,11 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from playpipe.dictionary import Event
+from playpipe.sources.envelope import Envelope
 from playpipe.sources.rawctx import RawContext
 from playpipe.sources.registry import MappingError
-from playpipe.sources.values import as_bool, as_int, as_scalar, as_text, convert, prune
-from playpipe.sources.viewstate import ViewStates, event_id, seq_of, usable_sent_at
+from playpipe.sources.values import as_bool, as_int, as_scalar, as_text, prune
+from playpipe.sources.viewstate import ViewStates, usable_sent_at
 
 SOURCE: Final = "snowplow"
 MEDIA_EVENT: Final = "iglu:com.snowplowanalytics.snowplow.media/"
@@ -181,16 +182,12 @@ class SnowplowFormat:
             view = self.views.get(view_id)
             planned += _first_frame(view, name, eid, dtm)
             planned += [(eid, dtm, i, body) for i, body in enumerate(_media(view, name, d))]
-        base = _envelope(d, view_id, ctx)
         sent_at = usable_sent_at(as_int(d.fields.get("stm")), ctx.received_at)
-        events = []
-        for source_id, ts, position, body in planned:
-            data = {**base, **body, "client_ts": ts, "seq": seq_of(ts, position)}
-            event = convert(data, "$")
-            event.event_id = event_id(SOURCE, view_id, source_id, position)
-            ctx.stamp(event, sent_at)
-            events.append(event)
-        return events
+        envelope = Envelope(SOURCE, view_id, _envelope(d, view_id, ctx), ctx, sent_at)
+        return [
+            envelope.event({**body, "client_ts": ts}, ts, position, source_id)
+            for source_id, ts, position, body in planned
+        ]
 
 
 def _first_frame(

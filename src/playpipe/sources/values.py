@@ -13,6 +13,8 @@ from playpipe.dictionary import Event, ValidationError, convert_event, error_fie
 from playpipe.sources.registry import MappingError
 
 MAX_TEXT: Final = 256
+DEVICE_TYPES: Final = frozenset({"desktop", "mobile", "tablet", "tv", "console", "other"})
+"""The dictionary's device classes (``device.type``)."""
 
 
 def convert(data: dict[str, Any], where: str) -> Event:
@@ -68,6 +70,10 @@ def as_bool(value: object) -> bool | None:
     if value in ("false", "0", 0):
         return False
     return None
+
+
+def as_device_type(value: object) -> str | None:
+    return value if isinstance(value, str) and value in DEVICE_TYPES else None
 
 
 def as_scalar(value: object) -> str | int | float | bool | None:

@@ -117,6 +117,17 @@ def test_errors_and_warnings() -> None:
     assert isinstance(end, ViewEndEvent) and end.reason == "error"
 
 
+def test_a_device_type_outside_the_dictionary_is_dropped() -> None:
+    fmt = EpasFormat()
+    for n, kind in enumerate(["tv", "fridge", {"a": 1}, ["tv"]]):
+        payload = {"deviceType": kind, "deviceModel": "M"}
+        view = f"s{n}"
+        body = {"event": "init", "sessionId": view, "timestamp": 1_700_000_000_000}
+        [start] = fmt.map(json.dumps({**body, "payload": payload}).encode(), {})
+        assert start.device and start.device.model == "M"
+        assert start.device.type == ("tv" if kind == "tv" else None), kind
+
+
 @pytest.mark.parametrize(
     ("value", "field"),
     [
