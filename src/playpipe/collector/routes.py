@@ -18,12 +18,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import msgspec
 
 from playpipe.log import get_logger
 
 log = get_logger("collector")
+T = TypeVar("T")
 
 ROUTE_MODULES: tuple[str, ...] = (
     "playpipe.sources.cmcd_routes",
@@ -71,6 +73,19 @@ FrameFn = Callable[[bytes, RequestFacts], list[Frame]]
 def whole_body(body: bytes, facts: RequestFacts) -> list[Frame]:
     """The default framing: the body is one record, without a key."""
     return [Frame(None, body)] if body else []
+
+
+def decode_body(body: bytes, kind: type[T], what: str) -> T:
+    """``body`` as JSON of ``kind``; otherwise ``FrameError("<what>: <why>")``."""
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+        raise FrameError(f"{what}: {exc}") from None
+
+
+def view_key(view: object) -> bytes | None:
+    """The Kafka key of a record of view ``view``: its first 128 bytes; None without a view."""
+    return view.encode("utf-8", "replace")[:128] if isinstance(view, str) and view else None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote
 
 import msgspec
 
-from playpipe.collector.routes import Frame, FrameError, RequestFacts, SourceRoute
+from playpipe.collector.routes import Frame, FrameError, RequestFacts, SourceRoute, decode_body
 
 FORMAT = "cmcd"
 EVENT_PATH = "/v1/cmcd"
@@ -41,10 +41,7 @@ def frame_events(body: bytes, facts: RequestFacts) -> list[Frame]:
     """One record per report: a line of ``application/cmcd``, or a JSON object."""
     start = body.lstrip()[:1]
     if start == b"[":
-        try:
-            items = msgspec.json.decode(body, type=list[msgspec.Raw])
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise FrameError(f"body is not a JSON array of CMCD reports: {exc}") from None
+        items = decode_body(body, list[msgspec.Raw], "body is not a JSON array of CMCD reports")
         reports = [bytes(item) for item in items]
     else:
         reports = _lines(body)

@@ -16,7 +16,7 @@ import re
 
 import msgspec
 
-from playpipe.collector.routes import Frame, FrameError, RequestFacts, SourceRoute
+from playpipe.collector.routes import Frame, RequestFacts, SourceRoute, decode_body
 
 FORMAT = "epas"
 PATH = "/v1/epas"
@@ -34,10 +34,7 @@ def frame_events(body: bytes, facts: RequestFacts) -> list[Frame]:
     """One record per event: the body itself, or each item of a JSON array."""
     if body.lstrip()[:1] != b"[":
         return [Frame(_key(body), body)] if body.strip() else []
-    try:
-        items = msgspec.json.decode(body, type=list[msgspec.Raw])
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise FrameError(f"body is not a JSON array of EPAS events: {exc}") from None
+    items = decode_body(body, list[msgspec.Raw], "body is not a JSON array of EPAS events")
     return [Frame(_key(bytes(item)), bytes(item)) for item in items]
 
 

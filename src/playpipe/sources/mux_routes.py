@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from playpipe.collector.routes import Frame, FrameError, RequestFacts, SourceRoute
+from playpipe.collector.routes import Frame, RequestFacts, SourceRoute, decode_body, view_key
 
 FORMAT = "mux"
 
@@ -30,16 +30,12 @@ def frame_batch(body: bytes, facts: RequestFacts) -> list[Frame]:
     """One record ``{"metadata", "events": [event]}`` per event of the batch."""
     if not body.strip():
         return []
-    try:
-        batch = msgspec.json.decode(body, type=_Envelope)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
-        raise FrameError(f"not a Mux beacon batch ({{metadata, events}}): {exc}") from None
+    batch = decode_body(body, _Envelope, "not a Mux beacon batch ({metadata, events})")
     frames = []
     for event in batch.events:
         view = event.get("xid") if isinstance(event, dict) else None
-        key = view.encode("utf-8", "replace")[:128] if isinstance(view, str) and view else None
         value = _encoder.encode({"metadata": batch.metadata, "events": [event]})
-        frames.append(Frame(key, value))
+        frames.append(Frame(view_key(view), value))
     return frames
 
 

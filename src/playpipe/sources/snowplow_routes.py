@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from playpipe.collector.routes import Frame, FrameError, RequestFacts, SourceRoute
+from playpipe.collector.routes import Frame, RequestFacts, SourceRoute, decode_body, view_key
 from playpipe.sources.registry import MappingError
 from playpipe.sources.snowplow import decode
 
@@ -37,18 +37,14 @@ class _Payload(msgspec.Struct):
 
 def _key(value: bytes) -> bytes | None:
     try:
-        view = decode(value).view_id
+        return view_key(decode(value).view_id)
     except MappingError:
         return None
-    return view.encode("utf-8", "replace")[:128] if view else None
 
 
 def frame_post(body: bytes, facts: RequestFacts) -> list[Frame]:
     """One record per event of a ``payload_data`` batch."""
-    try:
-        payload = msgspec.json.decode(body, type=_Payload)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
-        raise FrameError(f"not a Snowplow payload_data batch ({{schema, data}}): {exc}") from None
+    payload = decode_body(body, _Payload, "not a Snowplow payload_data batch ({schema, data})")
     frames = []
     for item in payload.data:
         value = _encoder.encode(item)

@@ -62,6 +62,7 @@ async def test_json_array_of_reports_is_split() -> None:
         (b"", "application/cmcd", 400, "empty body"),
         (b"\n\n  \n", "application/cmcd", 400, "empty body"),
         (b"[1, 2", "application/json", 400, "JSON array"),
+        (b"[" * 100_000, "application/json", 400, "JSON array"),
         (LINE, "application/xml", 415, "unsupported content type"),
     ],
 )
