@@ -112,13 +112,16 @@ class Viewer:
         return self.t, cast(Event, event)
 
 
-def events(views: int, seed: int) -> Iterator[Event]:
-    """An endless stream in event-time order, ``views`` of them concurrent."""
+def events(views: int, seed: int, base_ms: int = 0, first_id: int = 0) -> Iterator[Event]:
+    """An endless stream in event-time order, ``views`` of them concurrent.
+
+    Views start within 10 s after ``base_ms``; view ids are numbered from ``first_id``.
+    """
     rng = random.Random(seed)
     heap: list[tuple[int, int, Event, Viewer]] = []
-    made = 0
+    made = first_id
     for _ in range(views):
-        v = Viewer(rng, made, rng.randint(0, 10_000))
+        v = Viewer(rng, made, base_ms + rng.randint(0, 10_000))
         step = v.next()
         assert step is not None
         heap.append((step[0], made, step[1], v))

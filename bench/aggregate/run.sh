@@ -1,5 +1,25 @@
 #!/usr/bin/env bash
-# The pure aggregation path (sessions + windows), no Kafka: events/s and bytes per open view.
+# The aggregation benchmarks.
+#   run.sh pure [args]   the pure aggregation path (sessions + windows), no Kafka: events/s
+#                        and bytes per open view (bench/aggregate/pure.py)
+#   run.sh kafka [args]  with Kafka, side by side with the same job in Quix Streams
+#                        (bench/aggregate/kafka.py; starts its own Kafka unless
+#                        --bootstrap-servers is given; installs the `bench` extra)
+#   run.sh               both, with their defaults
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec .venv/bin/python bench/aggregate/pure.py "$@"
+PY=.venv/bin/python
+mode=${1:-all}
+[ $# -gt 0 ] && shift
+
+kafka() {
+  "$PY" -c 'import quixstreams' 2>/dev/null || .venv/bin/pip install -q -e '.[bench]'
+  "$PY" -m bench.aggregate.kafka "$@"
+}
+
+case "$mode" in
+  pure) exec "$PY" bench/aggregate/pure.py "$@" ;;
+  kafka) kafka "$@" ;;
+  all) "$PY" bench/aggregate/pure.py && kafka ;;
+  *) echo "usage: $0 [pure|kafka] [args]" >&2; exit 2 ;;
+esac

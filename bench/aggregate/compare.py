@@ -1,0 +1,115 @@
+"""Window metrics of two engines compared row by row (window start x cdn x country x device).
+
+playpipe's records are ``WindowResult`` JSON (dimensions in ``dimensions``, corrections as
+later revisions of the same key: the last one read counts); the Quix Streams job writes the
+same field names with the dimensions at the top level.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from bench.aggregate.watch import read_all
+
+FIELDS = (
+    "attempts",
+    "starts",
+    "concurrent_viewers",
+    "playing_time_ms",
+    "rebuffering_time_ms",
+    "watch_time_ms",
+    "rebuffer_count",
+    "avg_bitrate_kbps",
+)
+Key = tuple[int, tuple[str, str, str]]
+
+
+def row_of(value: dict[str, object]) -> tuple[Key, dict[str, object]] | None:
+    """(window start, dims) and the compared metrics of one output record."""
+    start = value.get("window_start_ms")
+    if not isinstance(start, int):
+        return None
+    dims = value.get("dimensions")
+    source = dims if isinstance(dims, dict) else value
+    names = ("cdn", "country", "device_type")
+    if any(n not in source for n in names):
+        return None
+    key = (start, (str(source["cdn"]), str(source["country"]), str(source["device_type"])))
+    return key, {f: value.get(f) for f in FIELDS}
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return (
+            isinstance(a, int | float)
+            and isinstance(b, int | float)
+            and math.isclose(a, b, rel_tol=1e-9)
+        )
+    return a == b
+
+
+def _empty(metrics: dict[str, object]) -> bool:
+    return all(not v for v in metrics.values())
+
+
+@dataclass
+class Comparison:
+    names: tuple[str, str]
+    rows: tuple[int, int]
+    matched: int = 0
+    mismatched: list[tuple[Key, dict[str, tuple[object, object]]]] = field(default_factory=list)
+    only: tuple[list[Key], list[Key]] = field(default_factory=lambda: ([], []))
+    only_empty: tuple[int, int] = (0, 0)
+    """Rows of one engine only whose metrics are all zero (no activity to compare)."""
+
+    def show(self) -> None:
+        a, b = self.names
+        print(
+            f"window x cdn x country x device rows over the backlog: {a} {self.rows[0]:,},"
+            f" {b} {self.rows[1]:,}; matched {self.matched:,}, different"
+            f" {len(self.mismatched):,}, only {a} {len(self.only[0]):,}"
+            f" (+{self.only_empty[0]} all zero), only {b} {len(self.only[1]):,}"
+            f" (+{self.only_empty[1]} all zero)"
+        )
+        for key, diffs in self.mismatched[:5]:
+            shown = ", ".join(f"{f} {x!r} vs {y!r}" for f, (x, y) in diffs.items())
+            print(f"  differs {key}: {shown}")
+        for side, keys in zip(self.names, self.only, strict=True):
+            for key in keys[:3]:
+                print(f"  only {side}: {key}")
+
+
+def _rows(bootstrap: str, topic: str, lo: int, hi: int) -> dict[Key, dict[str, object]]:
+    rows: dict[Key, dict[str, object]] = {}
+    for _key, value in read_all(bootstrap, topic):
+        row = row_of(value)
+        if row is not None and lo <= row[0][0] and row[0][0] + 10_000 <= hi:
+            rows[row[0]] = row[1]
+    return rows
+
+
+def outputs(bootstrap: str, topics: dict[str, str], lo: int, hi: int) -> Comparison:
+    """Compare the windows in [lo, hi) of the first two engines' output topics."""
+    (a, ta), (b, tb) = list(topics.items())[:2] if len(topics) > 1 else (*topics.items(),) * 2
+    ra, rb = _rows(bootstrap, ta, lo, hi), _rows(bootstrap, tb, lo, hi)
+    result = Comparison((a, b), (len(ra), len(rb)))
+    for key in sorted(ra.keys() | rb.keys()):
+        x, y = ra.get(key), rb.get(key)
+        if x is None or y is None:
+            side = 0 if y is None else 1
+            metrics = x if x is not None else y
+            assert metrics is not None
+            if _empty(metrics):
+                counts = list(result.only_empty)
+                counts[side] += 1
+                result.only_empty = (counts[0], counts[1])
+            else:
+                result.only[side].append(key)
+            continue
+        diffs = {f: (x[f], y[f]) for f in FIELDS if not _same(x[f], y[f])}
+        if diffs:
+            result.mismatched.append((key, diffs))
+        else:
+            result.matched += 1
+    return result
