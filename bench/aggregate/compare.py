@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import msgspec
 from bench.aggregate.watch import read_all
+
+encode_json = msgspec.json.encode
 
 FIELDS = (
     "attempts",
@@ -63,10 +66,10 @@ class Comparison:
     only_empty: tuple[int, int] = (0, 0)
     """Rows of one engine only whose metrics are all zero (no activity to compare)."""
 
-    def show(self) -> None:
+    def show(self, title: str) -> None:
         a, b = self.names
         print(
-            f"window x cdn x country x device rows over the backlog: {a} {self.rows[0]:,},"
+            f"{title}, window x cdn x country x device rows: {a} {self.rows[0]:,},"
             f" {b} {self.rows[1]:,}; matched {self.matched:,}, different"
             f" {len(self.mismatched):,}, only {a} {len(self.only[0]):,}"
             f" (+{self.only_empty[0]} all zero), only {b} {len(self.only[1]):,}"
@@ -92,7 +95,13 @@ def _rows(bootstrap: str, topic: str, lo: int, hi: int) -> dict[Key, dict[str, o
 def outputs(bootstrap: str, topics: dict[str, str], lo: int, hi: int) -> Comparison:
     """Compare the windows in [lo, hi) of the first two engines' output topics."""
     (a, ta), (b, tb) = list(topics.items())[:2] if len(topics) > 1 else (*topics.items(),) * 2
-    ra, rb = _rows(bootstrap, ta, lo, hi), _rows(bootstrap, tb, lo, hi)
+    return _compare((a, b), _rows(bootstrap, ta, lo, hi), _rows(bootstrap, tb, lo, hi))
+
+
+def _compare(
+    names: tuple[str, str], ra: dict[Key, dict[str, object]], rb: dict[Key, dict[str, object]]
+) -> Comparison:
+    a, b = names
     result = Comparison((a, b), (len(ra), len(rb)))
     for key in sorted(ra.keys() | rb.keys()):
         x, y = ra.get(key), rb.get(key)
@@ -113,3 +122,60 @@ def outputs(bootstrap: str, topics: dict[str, str], lo: int, hi: int) -> Compari
         else:
             result.matched += 1
     return result
+
+
+class _State:
+    """A dict standing in for Quix Streams' per-key state."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, object] = {}
+
+    def get(self, key: str, default: object = None) -> object:
+        return self.data.get(key, default)
+
+    def set(self, key: str, value: object) -> None:
+        self.data[key] = value
+
+
+def without_kafka(total: int, views: int, seed: int) -> Comparison:
+    """Both jobs' logic on the same events in order, no Kafka: are they the same job?
+
+    playpipe's ``Aggregation`` against the Quix job's per-view function and window sums
+    called directly, over ``total`` events; windows ending 20 s before the last event.
+    """
+    import orjson
+    from bench.aggregate import quix_job
+    from bench.aggregate.pure import events
+
+    from playpipe.dictionary import encode_event
+    from playpipe.streams.aggregation import Aggregation
+    from playpipe.streams.aggsettings import AggregationSettings
+
+    settings = AggregationSettings(
+        windows=["10s"], dimension_sets=[["cdn", "country", "device_type"]]
+    )
+    agg = Aggregation(settings)
+    states: dict[str, _State] = {}
+    sums: dict[tuple[int, str], dict[str, int]] = {}
+    last = 0
+    for _, event in zip(range(total), events(views, seed), strict=False):
+        agg.add(event)
+        state = states.setdefault(event.view_id, _State())
+        for piece in quix_job.per_view(orjson.loads(encode_event(event)), state):  # type: ignore[arg-type]
+            key = (piece["t"], piece["k"])
+            found = sums.get(key)
+            sums[key] = quix_job.initial(piece) if found is None else quix_job.add(found, piece)
+        last = event.event_ts or last
+    hi = last - 20_000
+    ours: dict[Key, dict[str, object]] = {}
+    for result in agg.advance(last).windows:
+        row = row_of(orjson.loads(encode_json(result)))
+        if row is not None and row[0][0] + 10_000 <= hi:
+            ours[row[0]] = row[1]
+    theirs: dict[Key, dict[str, object]] = {}
+    for (start, dims), total_ in sums.items():
+        window = {"start": start, "end": start + 10_000, "value": total_}
+        row = row_of(quix_job.result(window, dims, 0, None))
+        if row is not None and row[0][0] + 10_000 <= hi:
+            theirs[row[0]] = row[1]
+    return _compare(("playpipe", "quixstreams"), ours, theirs)

@@ -308,6 +308,8 @@ def run_all(args: argparse.Namespace, bootstrap: str, prefix: str, tmp: Path) ->
     # the backlog of every partition read after one partition reached those later events.
     # playpipe keeps one watermark per partition, so they are only more input for it.
     engines.append(playpipe)
+    same = compare.without_kafka(200_000, args.views, args.seed)
+    same.show("the two jobs' logic on 200,000 events in order, no Kafka")
     offsets = Offsets(bootstrap)
     load = [os.getloadavg()[0]]
     print(f"topic prefix {prefix}, Kafka {bootstrap}, load average {load[0]:.1f}")
@@ -337,7 +339,7 @@ def run_all(args: argparse.Namespace, bootstrap: str, prefix: str, tmp: Path) ->
         backlog.first_ts,
         backlog.last_ts - 20_000,
     )
-    compared.show()
+    compared.show("over the backlog")
     if "quixstreams" in runs:
         print(f"quixstreams late pieces dropped: {_late(runs['quixstreams'].log)}")
     state = _state_bytes(args.views, args.seed)
