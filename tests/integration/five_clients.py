@@ -10,19 +10,16 @@ itself saw (click → first ``playing``, first ``playing`` → ``ended``).
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
-from playpipe.kafka.topics import topic_name
-from tests.integration.pipeline import Pipeline, read_latest
+from tests.integration.browser_clients import run_script, view_records
+from tests.integration.pipeline import Pipeline
 
-HERE = Path(__file__).resolve().parents[1] / "browser" / "cmcd"
 RUNS = [
     ("run.mjs", "PLAYPIPE_CMCD_CASES", "PLAYPIPE_CMCD_OUT", "dash-ok,hls-ok", "sid"),
     (
@@ -43,18 +40,13 @@ LABELS = {
 
 
 def play_all(collector: str, work: Path) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Case name → (view id, browser log) for every client."""
+    """Case name → (view id, browser log) for every client, played one at a time."""
     cases: dict[str, tuple[str, dict[str, Any]]] = {}
     for script, cases_env, out_env, names, view_key in RUNS:
         out = work / f"{script}.json"
-        env = {
-            **os.environ,
-            "PLAYPIPE_COLLECTOR_URL": collector,
-            cases_env: names,
-            out_env: str(out),
-        }
-        subprocess.run(["node", script], cwd=HERE, env=env, check=True, timeout=900)
-        for name, case in json.loads(out.read_text())["cases"].items():
+        env = {cases_env: names, out_env: str(out), "PLAYPIPE_PARALLEL_CASES": "1"}
+        for name, case in run_script(script, collector, env, out, 900)["cases"].items():
+            assert case["error"] is None, (name, case["error"])
             cases[name] = (case[view_key], case["log"])
     return cases
 
@@ -82,18 +74,10 @@ def main() -> None:
         pipeline = Pipeline(bootstrap, f"t{uuid.uuid4().hex[:10]}", work, idle_speed=1).start()
         try:
             cases = play_all(pipeline.collector.url, work)
-            views_topic = topic_name(pipeline.config, "views")
-            wanted = {view.encode() for view, _ in cases.values()}
-            got = read_latest(
-                pipeline.config,
-                ["views"],
-                lambda latest: wanted <= set(latest[views_topic]),
-                quiet_s=5.0,
-                timeout_s=240,
-            )
+            views = view_records(pipeline, {view for view, _ in cases.values()})
         finally:
             pipeline.stop()
-    sys.stdout.write(table(cases, got[views_topic]) + "\n")
+    sys.stdout.write(table(cases, views) + "\n")
 
 
 if __name__ == "__main__":

@@ -16,11 +16,6 @@ from tests.unit.sources.recorded_play import collect, kinds, load, mapped
 PLAY = load("epas-web-0.2.0.json")["plays"]["ok"]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def test_a_recorded_play_maps_with_the_playhead_in_seconds() -> None:
     records, statuses = collect(PLAY["requests"])
     assert set(statuses) == {200}

@@ -134,11 +134,6 @@ def test_hostile_values_are_dropped_not_fatal() -> None:
     assert out.content is not None and len(out.content.title or "") == 256
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("body", "status"),

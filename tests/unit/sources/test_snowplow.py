@@ -18,11 +18,6 @@ PLAYS = load("snowplow-media-4.6.6.json")["plays"]
 STORY = ["RenditionChange", "PlayRequested", "FirstFrame", "Playing", "RenditionChange"]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _browser(play: dict[str, Any], kind: str) -> int:
     return next(int(e["t"]) for e in play["media"]["events"] if e["type"] == kind)
 
