@@ -13,8 +13,9 @@ export const COLLECTOR = (process.env.PLAYPIPE_COLLECTOR_URL ?? '').replace(/\/+
 export const SECONDS = Number(process.env.PLAYPIPE_MEDIA_S ?? 20);
 export const STALL_MS = 4000;
 export const STALL_AT = Number(process.env.PLAYPIPE_STALL_AT ?? 6);
-/** Cases played at the same time, each in its own page (1: one after the other). */
-export const PARALLEL = Math.max(1, Number(process.env.PLAYPIPE_PARALLEL_CASES ?? 3));
+/** Cases played at the same time, each in its own page (1: one after the other; 2 keeps the
+ * browser's own timings steady on a 2-core machine). */
+export const PARALLEL = Math.max(1, Number(process.env.PLAYPIPE_PARALLEL_CASES ?? 2));
 if (!COLLECTOR) throw new Error('set PLAYPIPE_COLLECTOR_URL to the playpipe collector');
 
 /** The media of SECONDS s (made once), the page's own script and a player library's path. */
