@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from playpipe.config import Config
-from playpipe.connectors.parquet import ParquetConnector, file_name, folder_of
+from playpipe.connectors.parquet import CHUNK_ROWS, ParquetConnector, file_name, folder_of
 from playpipe.connectors.parquet_store import LocalStore, fsspec_store
 from playpipe.connectors.settings import ParquetSettings
 from tests.unit.connectors.fakes import record
@@ -58,3 +58,12 @@ def test_fsspec_urls_use_the_same_layout() -> None:
     assert [f.rsplit("/", 1)[1] for f in files] == ["t.events-0-1-2.parquet"]
     connector.healthcheck()
     assert fsspec_store(root, {}).root.endswith(root.split("//")[1])
+
+
+def test_a_batch_larger_than_one_conversion_chunk_is_one_file_in_order(tmp_path: Path) -> None:
+    count = CHUNK_ROWS * 2 + 3
+    write(str(tmp_path), list(range(count)))
+    (path,) = tmp_path.rglob("*.parquet")
+    assert path.name == f"t.events-0-0-{count - 1}.parquet"
+    ids = pq.read_table(path, columns=["event_id"]).column(0).to_pylist()
+    assert ids == [f"e{i}" for i in range(count)]
