@@ -83,7 +83,7 @@ def _fact(v: dict[str, Any], ts: int, name: str, pieces: dict[int, dict[str, Any
     _piece(pieces, ts - ts % WINDOW_MS, v["k"])[name] += 1
 
 
-def per_view(event: dict[str, Any], state: State) -> list[dict[str, Any]]:
+def per_view(event: dict[str, Any], state: State[Any, Any]) -> list[dict[str, Any]]:
     """One event of a view → the pieces of window activity it completes."""
     ts: int = event["event_ts"]
     v: dict[str, Any] | None = state.get("v")
@@ -146,7 +146,16 @@ def add(total: dict[str, int], piece: dict[str, Any]) -> dict[str, int]:
 
 
 def count_late(
-    value: Any, key: Any, timestamp_ms: int, late_by_ms: int, start: int, end: int, *_: Any
+    value: Any,
+    key: Any,
+    timestamp_ms: int,
+    late_by_ms: int,
+    start: int,
+    end: int,
+    store_name: str,
+    topic: str,
+    partition: int,
+    offset: int,
 ) -> bool:
     global late
     late += 1
