@@ -8,12 +8,19 @@ correction always carries a higher revision than what it replaces, also after a 
 
 State is rebuilt on start by re-reading the last ``rewind_s`` seconds of partials (by
 timestamp): the merger needs no store of its own.
+
+A window is forgotten only once every source partition still sending has moved past it by
+``late_grace + grace + the longest window``: while a backlog is caught up, partitions are
+read minutes apart in event time, and a window dropped because the fastest partition moved
+on would come back holding only the slower partitions' partials, replacing the complete
+result. A source silent for ``idle_s`` (wall time; a partition without events) no longer
+holds windows back.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import msgspec
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
@@ -47,7 +54,12 @@ class WindowMerger:
     name = STAGE
 
     def __init__(
-        self, config: Config, settings: AggregationSettings, rewind_s: float = 900.0
+        self,
+        config: Config,
+        settings: AggregationSettings,
+        rewind_s: float = 900.0,
+        idle_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.input_topic = topic_name(config, "aggregator.partials")
@@ -59,6 +71,10 @@ class WindowMerger:
         self._offsets: dict[tuple[str, int], int] = {}
         self._consumer: Consumer | None = None
         self._newest = 0
+        self.idle_s = idle_s
+        self._clock = clock
+        self._source_newest: dict[int, int] = {}  # newest window start seen per source
+        self._source_seen: dict[int, float] = {}  # when each source last sent (clock)
 
     def bind(self, consumer: Consumer) -> None:
         self._consumer = consumer
@@ -84,6 +100,11 @@ class WindowMerger:
             merged.parts[partial.source] = partial
             self._dirty.add(key)
             self._newest = max(self._newest, partial.start_ms)
+            source = partial.source
+            self._source_newest[source] = max(
+                self._source_newest.get(source, partial.start_ms), partial.start_ms
+            )
+            self._source_seen[source] = self._clock()
         return self._emit()
 
     def _emit(self) -> list[Output]:
@@ -127,7 +148,13 @@ class WindowMerger:
         return out
 
     def _evict(self) -> None:
-        horizon = self._newest - self.keep_ms
+        now = self._clock()
+        sending = [
+            newest
+            for source, newest in self._source_newest.items()
+            if now - self._source_seen[source] < self.idle_s
+        ]
+        horizon = (min(sending) if sending else self._newest) - self.keep_ms
         for key in [k for k in self.windows if k[1] < horizon]:
             del self.windows[key]
 
