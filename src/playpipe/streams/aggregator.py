@@ -79,8 +79,6 @@ class Aggregator:
         self.idle_speed = idle_speed
         self.parts: dict[int, _Partition] = {}
         self._last_checkpoint = 0.0
-        self._settled = True
-        """No output of the current state is unacknowledged (a round has not begun)."""
         self._consumer: Consumer | None = None
         self.upstream_topic = topic_name(config, "beacons.raw")
         self.upstream_group = standardizer_group(config)
@@ -109,8 +107,6 @@ class Aggregator:
     # -- processing -----------------------------------------------------------------------
     def process(self, messages: Sequence[Message]) -> list[Output]:
         now = time.monotonic()
-        checkpoints = self._checkpoint(now)
-        self._settled = False
         touched: set[int] = set()
         for message in messages:
             part = self.parts.get(message.partition())
@@ -132,7 +128,7 @@ class Aggregator:
             part.last_event_wall = now
             part.idle_base_ts = None
             touched.add(message.partition())
-        outputs = checkpoints
+        outputs: list[Output] = []
         for partition in sorted(touched):
             part = self.parts[partition]
             outputs += self._emit(part.agg.advance(part.max_ts), part.agg, partition)
@@ -152,8 +148,7 @@ class Aggregator:
         return outputs
 
     def tick(self, now_s: float) -> list[Output]:
-        outputs = self._checkpoint(now_s)  # (when no messages came this round)
-        self._settled = False
+        outputs: list[Output] = []
         busy = [now_s - p.last_event_wall <= self.idle_s for p in self.parts.values()]
         if not all(busy):
             self.upstream.poll(now_s, sorted(self.parts))
@@ -176,27 +171,14 @@ class Aggregator:
             if cap is not None:
                 watermark = min(watermark, cap)
             outputs += self._emit(part.agg.advance(watermark), part.agg, partition)
-        self._settled = True  # the runner flushes these outputs before the next round
-        return outputs
-
-    def _checkpoint(self, now_s: float) -> list[Output]:
-        """Checkpoints, if due, of a state whose every output Kafka already acknowledged.
-
-        Called first in a round only: a snapshot taken after this round's work could land
-        in the changelog while the outputs of that work are lost in a crash (they go to
-        other partitions, in no atomic order), and the restored state would believe them
-        sent. Taken before, a lost checkpoint only means replaying a little more.
-        """
-        if not self._settled or now_s - self._last_checkpoint < self.checkpoint_s:
-            return []
-        self._last_checkpoint = now_s
-        outputs: list[Output] = []
-        for partition, part in sorted(self.parts.items()):
-            if part.next_offset is not None and part.next_offset != part.checkpointed:
-                outputs += changelog.checkpoint(
-                    part.agg, self.state_topic, partition, part.next_offset
-                )
-                part.checkpointed = part.next_offset
+        if now_s - self._last_checkpoint >= self.checkpoint_s:
+            self._last_checkpoint = now_s
+            for partition, part in sorted(self.parts.items()):
+                if part.next_offset is not None and part.next_offset != part.checkpointed:
+                    outputs += changelog.checkpoint(
+                        part.agg, self.state_topic, partition, part.next_offset
+                    )
+                    part.checkpointed = part.next_offset
         return outputs
 
     # -- offsets and rebalancing ----------------------------------------------------------
