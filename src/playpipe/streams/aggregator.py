@@ -4,9 +4,7 @@ One :class:`~playpipe.streams.aggregation.Aggregation` per input partition (a vi
 one partition), driven by that partition's event-time watermark: the highest ``event_ts``
 seen there. A partition that receives nothing for ``idle_s`` of wall time has its watermark
 moved on by the wall time that passed, so windows still close when traffic stops (the only
-place a clock is read, and only to decide when to close, never what a metric is). Silence
-counts only while the standardizer is known to have nothing pending for us
-(``playpipe.streams.upstream``): a stopped standardizer or a backlog is not idleness.
+place a clock is read, and only to decide when to close, never what a metric is).
 
 Outputs: view records to ``<prefix>.views`` keyed by view id; window partials to
 ``<prefix>.aggregator.partials`` (merged by ``playpipe.streams.merger``). State is
@@ -36,19 +34,16 @@ from playpipe.streams.partials import encoder as partial_encoder
 from playpipe.streams.partials import partials_of
 from playpipe.streams.records import Emitted
 from playpipe.streams.runner import Output
-from playpipe.streams.standardizer import standardizer_group
-from playpipe.streams.upstream import KafkaProbe, UpstreamClock
 
 log = get_logger("aggregator")
 STAGE = "aggregator"
 _json = msgspec.json.Encoder()
-NEVER = -(2**62)
 
 
 @dataclass
 class _Partition:
     agg: Aggregation
-    max_ts: int = NEVER
+    max_ts: int = -(2**62)
     next_offset: int | None = None
     checkpointed: int | None = None
     last_event_wall: float = 0.0
@@ -80,29 +75,23 @@ class Aggregator:
         self.parts: dict[int, _Partition] = {}
         self._last_checkpoint = 0.0
         self._consumer: Consumer | None = None
-        self.upstream_topic = topic_name(config, "beacons.raw")
-        self.upstream_group = standardizer_group(config)
-        self.upstream = UpstreamClock(None)
-        """Where silence is known to be real; probes Kafka once bound to a consumer."""
         self._late = telemetry.discarded_events.labels("aggregator-late")
         self._duplicates = telemetry.discarded_events.labels("aggregator-duplicates")
 
     def bind(self, consumer: Consumer) -> None:
         self._consumer = consumer
-        if self.upstream.probe is None:
-            self.upstream = UpstreamClock(
-                KafkaProbe(self.config, self.upstream_topic, self.upstream_group, self.input_topic)
-            )
 
-    def _position(self, partition: int, part: _Partition) -> int | None:
-        """The next input offset of ``partition`` (the consumer's, before any message)."""
-        if part.next_offset is not None or self._consumer is None:
-            return part.next_offset
+    def _caught_up(self, partition: int, part: _Partition) -> bool:
+        """No events waiting in Kafka for this partition (so silence is real, not lag)."""
+        if self._consumer is None:
+            return True
+        tp = TopicPartition(self.input_topic, partition)
         try:
-            (tp,) = self._consumer.position([TopicPartition(self.input_topic, partition)])
+            _, high = self._consumer.get_watermark_offsets(tp, cached=True)
         except KafkaException:
-            return None
-        return tp.offset if tp.offset >= 0 else None
+            return False
+        position = part.next_offset if part.next_offset is not None else 0
+        return bool(high >= 0 and position >= high)  # unknown end: not known to be idle
 
     # -- processing -----------------------------------------------------------------------
     def process(self, messages: Sequence[Message]) -> list[Output]:
@@ -149,28 +138,16 @@ class Aggregator:
 
     def tick(self, now_s: float) -> list[Output]:
         outputs: list[Output] = []
-        busy = [now_s - p.last_event_wall <= self.idle_s for p in self.parts.values()]
-        if not all(busy):
-            self.upstream.poll(now_s, sorted(self.parts))
-        # While other partitions still receive events, event time is what they see: a silent
-        # partition follows them and never runs ahead on the wall clock (a slow producer).
-        cap = max((p.max_ts for p in self.parts.values()), default=NEVER) if any(busy) else None
         for partition, part in sorted(self.parts.items()):
-            if part.max_ts <= NEVER or now_s - part.last_event_wall <= self.idle_s:
+            idle = now_s - part.last_event_wall
+            if idle > self.idle_s and not self._caught_up(partition, part):
+                part.last_event_wall, part.idle_base_ts = now_s, None  # lagging, not idle
                 continue
-            # Silence counts only up to the upstream horizon (see playpipe.streams.upstream):
-            # a stopped or lagging standardizer, or our own backlog, is not idleness.
-            quiet = self.upstream.quiet_s(
-                partition, self._position(partition, part), part.last_event_wall
-            )
-            if quiet <= self.idle_s:
-                continue
-            if part.idle_base_ts is None:
-                part.idle_base_ts = part.max_ts
-            watermark = part.idle_base_ts + int((quiet - self.idle_s) * 1000 * self.idle_speed)
-            if cap is not None:
-                watermark = min(watermark, cap)
-            outputs += self._emit(part.agg.advance(watermark), part.agg, partition)
+            if part.max_ts > -(2**62) and idle > self.idle_s:
+                if part.idle_base_ts is None:
+                    part.idle_base_ts = part.max_ts
+                watermark = part.idle_base_ts + int((idle - self.idle_s) * 1000 * self.idle_speed)
+                outputs += self._emit(part.agg.advance(watermark), part.agg, partition)
         if now_s - self._last_checkpoint >= self.checkpoint_s:
             self._last_checkpoint = now_s
             for partition, part in sorted(self.parts.items()):
