@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from playpipe.api.records import WINDOW_METRIC_FIELDS
+
 VIEW_FIELDS = (
     "start_ms",
     "end_ms",
@@ -28,28 +30,8 @@ VIEW_FIELDS = (
     "experience_score",
     "event_count",
 )
-WINDOW_FIELDS = (
-    "attempts",
-    "starts",
-    "starts_active",
-    "concurrent_viewers",
-    "startup_time_p50_ms",
-    "startup_time_p90_ms",
-    "startup_time_p95_ms",
-    "start_failures",
-    "start_failure_pct",
-    "exits_before_start",
-    "exit_before_start_pct",
-    "playback_failures",
-    "playback_failure_pct",
-    "playing_time_ms",
-    "rebuffering_time_ms",
-    "watch_time_ms",
-    "rebuffer_count",
-    "rebuffer_ratio",
-    "avg_bitrate_kbps",
-    "experience_score",
-)
+# Every metric of a window record, as the store keeps them.
+WINDOW_FIELDS = WINDOW_METRIC_FIELDS
 
 
 def same(a: Any, b: Any) -> bool:
