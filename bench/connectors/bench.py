@@ -41,9 +41,18 @@ from bench.connectors.sinks import (
 )
 
 BATCH = "[connectors.batch]\nmax_events = 5000\nmax_bytes = 5000000\nmax_age_ms = 200\n"
+
+
+def live_batch(max_age_ms: int) -> str:
+    """Batches of the latency runs: what a live delivery would configure."""
+    return (
+        f"[connectors.batch]\nmax_events = 5000\nmax_bytes = 5000000\nmax_age_ms = {max_age_ms}\n"
+    )
+
+
 # Parquet wants big files: a batch is split into one file per partition (6 here), and a small
 # file costs its ~80 mostly empty leaf columns' metadata.
-# (throughput run only; the latency run keeps the 200 ms batches of the others)
+# (throughput run only; the latency runs use live_batch)
 LAKE_BATCH = "[connectors.batch]\nmax_events = 60000\nmax_bytes = 60000000\nmax_age_ms = 5000\n"
 LAKE_EVENTS = 60_000
 
@@ -117,7 +126,14 @@ def create_topic(bootstrap: str, name: str, partitions: int = 6) -> None:
 
 
 def write_config(
-    path: Path, bootstrap: str, prefix: str, dsn: str, lake: Path, hook: str, ports: list[int]
+    path: Path,
+    bootstrap: str,
+    prefix: str,
+    dsn: str,
+    lake: Path,
+    hook: str,
+    ports: list[int],
+    live_age_ms: int = 200,
 ) -> None:
     """One connector per destination on ``events`` (serving ``/metrics`` on ``ports``), and
     one per destination on its own ``live-<kind>`` topic for the latency runs."""
@@ -125,18 +141,19 @@ def write_config(
     for live in (False, True):
         suffix = "-live" if live else ""
         pg_port, lake_port, hook_port = (0, 0, 0) if live else ports
+        batch = live_batch(live_age_ms) if live else BATCH
         pg_topic, lake_topic, hook_topic = (
             ("live-pg", "live-lake", "live-hook") if live else ("events",) * 3
         )
         text += (
             f'[[connectors]]\nname = "pg{suffix}"\ntype = "postgres"\ndsn = "{dsn}"\n'
             f'topic = "{pg_topic}"\ntable = "bench_{pg_topic.replace("-", "_")}"\n'
-            f"metrics_port = {pg_port}\n{BATCH}\n"
+            f"metrics_port = {pg_port}\n{batch}\n"
             f'[[connectors]]\nname = "lake{suffix}"\ntype = "parquet"\n'
             f'path = "{lake / lake_topic}"\ntopic = "{lake_topic}"\ncompression = "snappy"\n'
-            f"metrics_port = {lake_port}\n{BATCH if live else LAKE_BATCH}\n"
+            f"metrics_port = {lake_port}\n{batch if live else LAKE_BATCH}\n"
             f'[[connectors]]\nname = "hook{suffix}"\ntype = "webhook"\nurl = "{hook}"\n'
-            f'topic = "{hook_topic}"\nformat = "ndjson"\nmetrics_port = {hook_port}\n{BATCH}\n'
+            f'topic = "{hook_topic}"\nformat = "ndjson"\nmetrics_port = {hook_port}\n{batch}\n'
         )
     path.write_text(text)
 
@@ -210,6 +227,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20_000)
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--peer-events", type=int, default=200_000)
+    parser.add_argument(
+        "--live-age-ms", type=int, default=200, help="batch age limit of the latency runs"
+    )
+    parser.add_argument(
+        "--latency-only", action="store_true", help="skip the throughput runs and their peers"
+    )
     args = parser.parse_args()
 
     from tests.integration.connectors.pg import PostgresServer, free_port
@@ -221,11 +244,16 @@ def main() -> None:
     config, log = work / "playpipe.toml", work / "connect.log"
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     ports = [free_port() for _ in range(3)]
-    write_config(config, args.bootstrap, prefix, pg.dsn, work / "lake", receiver.url, ports)
+    write_config(
+        config, args.bootstrap, prefix, pg.dsn, work / "lake", receiver.url, ports, args.live_age_ms
+    )
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     try:
         create_topic(args.bootstrap, f"{prefix}.events")
         create_topic(args.bootstrap, f"{prefix}.live")
+        if args.latency_only:
+            latency(args, prefix, config, log, pg.dsn, work, receiver)
+            return
         took = produce(args.bootstrap, f"{prefix}.events", args.events, "tp")
         print(f"prepared {prefix}.events: {args.events} events in {took:.1f} s")
         n = args.events
