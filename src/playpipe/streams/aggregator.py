@@ -4,7 +4,9 @@ One :class:`~playpipe.streams.aggregation.Aggregation` per input partition (a vi
 one partition), driven by that partition's event-time watermark: the highest ``event_ts``
 seen there. A partition that receives nothing for ``idle_s`` of wall time has its watermark
 moved on by the wall time that passed, so windows still close when traffic stops (the only
-place a clock is read, and only to decide when to close, never what a metric is).
+place a clock is read, and only to decide when to close, never what a metric is). Silence
+counts only while the standardizer is known to have nothing pending for us
+(``playpipe.streams.upstream``): a stopped standardizer or a backlog is not idleness.
 
 Outputs: view records to ``<prefix>.views`` keyed by view id; window partials to
 ``<prefix>.aggregator.partials`` (merged by ``playpipe.streams.merger``). State is
@@ -34,16 +36,19 @@ from playpipe.streams.partials import encoder as partial_encoder
 from playpipe.streams.partials import partials_of
 from playpipe.streams.records import Emitted
 from playpipe.streams.runner import Output
+from playpipe.streams.standardizer import standardizer_group
+from playpipe.streams.upstream import KafkaProbe, UpstreamClock
 
 log = get_logger("aggregator")
 STAGE = "aggregator"
 _json = msgspec.json.Encoder()
+NEVER = -(2**62)
 
 
 @dataclass
 class _Partition:
     agg: Aggregation
-    max_ts: int = -(2**62)
+    max_ts: int = NEVER
     next_offset: int | None = None
     checkpointed: int | None = None
     last_event_wall: float = 0.0
@@ -74,28 +79,38 @@ class Aggregator:
         self.idle_speed = idle_speed
         self.parts: dict[int, _Partition] = {}
         self._last_checkpoint = 0.0
+        self._settled = True
+        """No output of the current state is unacknowledged (a round has not begun)."""
         self._consumer: Consumer | None = None
+        self.upstream_topic = topic_name(config, "beacons.raw")
+        self.upstream_group = standardizer_group(config)
+        self.upstream = UpstreamClock(None)
+        """Where silence is known to be real; probes Kafka once bound to a consumer."""
         self._late = telemetry.discarded_events.labels("aggregator-late")
         self._duplicates = telemetry.discarded_events.labels("aggregator-duplicates")
 
     def bind(self, consumer: Consumer) -> None:
         self._consumer = consumer
+        if self.upstream.probe is None:
+            self.upstream = UpstreamClock(
+                KafkaProbe(self.config, self.upstream_topic, self.upstream_group, self.input_topic)
+            )
 
-    def _caught_up(self, partition: int, part: _Partition) -> bool:
-        """No events waiting in Kafka for this partition (so silence is real, not lag)."""
-        if self._consumer is None:
-            return True
-        tp = TopicPartition(self.input_topic, partition)
+    def _position(self, partition: int, part: _Partition) -> int | None:
+        """The next input offset of ``partition`` (the consumer's, before any message)."""
+        if part.next_offset is not None or self._consumer is None:
+            return part.next_offset
         try:
-            _, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            (tp,) = self._consumer.position([TopicPartition(self.input_topic, partition)])
         except KafkaException:
-            return False
-        position = part.next_offset if part.next_offset is not None else 0
-        return bool(high >= 0 and position >= high)  # unknown end: not known to be idle
+            return None
+        return tp.offset if tp.offset >= 0 else None
 
     # -- processing -----------------------------------------------------------------------
     def process(self, messages: Sequence[Message]) -> list[Output]:
         now = time.monotonic()
+        checkpoints = self._checkpoint(now)
+        self._settled = False
         touched: set[int] = set()
         for message in messages:
             part = self.parts.get(message.partition())
@@ -117,7 +132,7 @@ class Aggregator:
             part.last_event_wall = now
             part.idle_base_ts = None
             touched.add(message.partition())
-        outputs: list[Output] = []
+        outputs = checkpoints
         for partition in sorted(touched):
             part = self.parts[partition]
             outputs += self._emit(part.agg.advance(part.max_ts), part.agg, partition)
@@ -137,25 +152,46 @@ class Aggregator:
         return outputs
 
     def tick(self, now_s: float) -> list[Output]:
-        outputs: list[Output] = []
+        outputs = self._checkpoint(now_s)  # (when no messages came this round)
+        self._settled = False
+        if any(now_s - p.last_event_wall > self.idle_s for p in self.parts.values()):
+            self.upstream.poll(now_s, sorted(self.parts))
         for partition, part in sorted(self.parts.items()):
             idle = now_s - part.last_event_wall
-            if idle > self.idle_s and not self._caught_up(partition, part):
-                part.last_event_wall, part.idle_base_ts = now_s, None  # lagging, not idle
+            if part.max_ts <= NEVER or idle <= self.idle_s:
                 continue
-            if part.max_ts > -(2**62) and idle > self.idle_s:
-                if part.idle_base_ts is None:
-                    part.idle_base_ts = part.max_ts
-                watermark = part.idle_base_ts + int((idle - self.idle_s) * 1000 * self.idle_speed)
-                outputs += self._emit(part.agg.advance(watermark), part.agg, partition)
-        if now_s - self._last_checkpoint >= self.checkpoint_s:
-            self._last_checkpoint = now_s
-            for partition, part in sorted(self.parts.items()):
-                if part.next_offset is not None and part.next_offset != part.checkpointed:
-                    outputs += changelog.checkpoint(
-                        part.agg, self.state_topic, partition, part.next_offset
-                    )
-                    part.checkpointed = part.next_offset
+            # Silence counts only while nothing can still be on its way to this partition
+            # (playpipe.streams.upstream): a stopped, restarting or lagging standardizer, or
+            # our own backlog, is not idleness; the silence starts again once they caught up,
+            # so the watermark then moves on smoothly from where it was.
+            if not self.upstream.settled(partition, self._position(partition, part)):
+                part.last_event_wall, part.idle_base_ts = now_s, None
+                continue
+            if part.idle_base_ts is None:
+                part.idle_base_ts = part.max_ts
+            watermark = part.idle_base_ts + int((idle - self.idle_s) * 1000 * self.idle_speed)
+            outputs += self._emit(part.agg.advance(watermark), part.agg, partition)
+        self._settled = True  # the runner flushes these outputs before the next round
+        return outputs
+
+    def _checkpoint(self, now_s: float) -> list[Output]:
+        """Checkpoints, if due, of a state whose every output Kafka already acknowledged.
+
+        Called first in a round only: a snapshot taken after this round's work could land
+        in the changelog while the outputs of that work are lost in a crash (they go to
+        other partitions, in no atomic order), and the restored state would believe them
+        sent. Taken before, a lost checkpoint only means replaying a little more.
+        """
+        if not self._settled or now_s - self._last_checkpoint < self.checkpoint_s:
+            return []
+        self._last_checkpoint = now_s
+        outputs: list[Output] = []
+        for partition, part in sorted(self.parts.items()):
+            if part.next_offset is not None and part.next_offset != part.checkpointed:
+                outputs += changelog.checkpoint(
+                    part.agg, self.state_topic, partition, part.next_offset
+                )
+                part.checkpointed = part.next_offset
         return outputs
 
     # -- offsets and rebalancing ----------------------------------------------------------

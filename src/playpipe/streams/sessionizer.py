@@ -25,8 +25,11 @@ Rules the state table leaves to the implementation:
 * While a view is silent its current state keeps counting in windows up to
   ``concurrency_timeout_ms`` after its last event; if it then times out, that time is withdrawn:
   a timed-out view ends at its last event, in its record and in windows alike.
-* Events of a view that already ended are counted late (for ``late_grace_ms`` after it ended;
-  afterwards the same ``view_id`` would start a new view).
+* A view that ended stays ended: an event of its ``view_id`` is counted late (and dropped) if
+  its event time is before the view's end + ``view_timeout_ms`` + ``late_grace_ms``, and each
+  such event extends that limit to its own time + ``late_grace_ms``; a later event starts a
+  new view with that id. The decision depends on event times, not on arrival order, so a
+  view is never emitted twice because its events arrived late (docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -75,7 +78,8 @@ class Sessionizer:
         self._fixer = Corrector(sink, n_sizes, self._custom, self._ct)
         self.views: dict[str, View] = {}
         self.closed: dict[str, int] = {}
-        """Recently ended view ids → frontier after which they are forgotten."""
+        """Recently ended view ids → event time from which an event of theirs starts a new
+        view (earlier ones are late); in the order they were last touched."""
         self._due: Buckets[View] = Buckets(DUE_TICK)
         self._wheel: Buckets[View] = Buckets(TIMEOUT_TICK)
         self.frontier = -(2**62)
@@ -99,9 +103,14 @@ class Sessionizer:
         vid = e.view_id
         v = self.views.get(vid)
         if v is None:
-            if vid in self.closed:
-                self.late += 1
-                return
+            until = self.closed.get(vid)
+            if until is not None:
+                if ts < until:  # an ended view's event: late, and the id stays ended longer
+                    self.late += 1
+                    del self.closed[vid]
+                    self.closed[vid] = max(until, ts + self._late_grace)
+                    return
+                del self.closed[vid]  # silent for late_grace after its end: a new view
             v = self._open(vid, ts)
         off = e.seq - v.seq_floor
         if off == 0 and not v.seq_bits:  # the next seq, in order: the common case
@@ -213,6 +222,16 @@ class Sessionizer:
             self._process(v, batch)
 
     def _process(self, v: View, batch: list[Event]) -> None:
+        gap = self._gap(v, batch)
+        if gap < len(batch):
+            # The view fell silent for view_timeout before batch[gap]: it timed out there,
+            # however far this advance jumped (event time decides, not the ticks).
+            if gap:
+                self._process(v, batch[:gap])
+            if v.view_id in self.views:
+                self._time_out(v)
+            self._late_after_end(v.view_id, batch[gap:])
+            return
         first = batch[0]
         ts0: int = first.event_ts  # type: ignore[assignment]
         f = v.fold
@@ -299,11 +318,27 @@ class Sessionizer:
         for (key, s, a, end, bitrate), folds in groups.items():
             sink.interval_many(key, folds, s, a, end, bitrate)
 
+    def _gap(self, v: View, batch: list[Event]) -> int:
+        """Index of the first event that comes view_timeout after every earlier one."""
+        prev = max(v.last_ts, v.first_ts)
+        timeout = self._timeout
+        for i, e in enumerate(batch):
+            ts: int = e.event_ts  # type: ignore[assignment]
+            if ts > prev + timeout:
+                return i
+            if ts > prev:
+                prev = ts
+        return len(batch)
+
     def _check_timeout(self, v: View, frontier: int) -> None:
         expiry = max(v.last_ts, v.first_ts) + self._timeout
         if expiry > frontier:
             self._arm_timeout(v, expiry)
             return
+        self._time_out(v)
+
+    def _time_out(self, v: View) -> None:
+        """End ``v`` at its last event (reason ``timeout``)."""
         f = v.fold
         if f.state != tl.IDLE and f.state != tl.ENDED:
             if f.attributed_to > v.last_ts:
@@ -320,20 +355,30 @@ class Sessionizer:
         if record.experience_score is not None:
             score = round(record.experience_score * 1_000_000)
             self._sink.fact(v, f, tl.VIEW_SCORE, record.end_ms, score, 1)
-        if v.pending:
-            self.late += len(v.pending)
         del self.views[v.view_id]
         v.sched = v.tsched = -1
-        self.closed[v.view_id] = self.frontier + self._late_grace
+        self.closed[v.view_id] = record.end_ms + self._timeout + self._late_grace
+        if v.pending:
+            self._late_after_end(v.view_id, v.pending)
         self.changed.discard(v.view_id)
         self.ended.append(v.view_id)
         self._records.append(record)
 
+    def _late_after_end(self, vid: str, events: list[Event]) -> None:
+        """Count events of ended view ``vid`` late; each keeps the id ended a while longer."""
+        until = self.closed[vid]
+        for e in events:
+            until = max(until, e.event_ts + self._late_grace)  # type: ignore[operator]
+        self.closed[vid] = until
+        self.late += len(events)
+
     def _forget(self, frontier: int) -> None:
-        closed = self.closed
+        """Forget ended views late_grace after their ``until``: an event of theirs arriving
+        later than that is beyond the lateness the aggregator corrects."""
+        closed, grace = self.closed, self._late_grace
         while closed:
             vid, until = next(iter(closed.items()))
-            if until > frontier:
+            if until + grace > frontier:
                 break
             del closed[vid]
 

@@ -139,12 +139,17 @@ def _seq(event: Event) -> int:
     return event.seq
 
 
+def standardizer_group(config: Config) -> str:
+    """The standardizer's consumer group (the aggregator reads its progress)."""
+    return f"{config.topics.prefix}-standardizer"
+
+
 def run_standardizer(config: Config, install_signals: bool = True) -> None:
     """Run the standardizer until SIGTERM/SIGINT."""
     from playpipe.streams.runner import StreamRunner
 
     stage = Standardizer(config)
-    runner = StreamRunner(config, stage, f"{config.topics.prefix}-standardizer", [stage.raw_topic])
+    runner = StreamRunner(config, stage, standardizer_group(config), [stage.raw_topic])
     if install_signals:
         runner.install_signal_handlers()
     runner.run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from playpipe.dictionary import Event
 from playpipe.streams.aggregation import Aggregation
 from playpipe.streams.aggsettings import AggregationSettings
 from tests.unit.streams.scripts import FAR, Run, View, collect, feed
@@ -177,6 +178,53 @@ def test_events_of_an_ended_view_are_late() -> None:
     feed([v(9000, "heartbeat")], agg=agg, run=run, end=FAR)
     assert list(run.views) == ["v1"]
     assert run.late_events == 1
+
+
+def _resumed_after_timeout(v: View) -> tuple[list[Event], list[Event]]:
+    """A view silent for 61 s, then speaking again every 9 s for 3 minutes."""
+    before = v.script([(0, "view_start"), (500, "play_requested"), (1500, "first_frame")])
+    after = v.script([(t, "heartbeat") for t in range(62_500, 242_500, 9000)])
+    return before, after
+
+
+def test_a_timed_out_view_stays_ended_while_its_events_keep_coming() -> None:
+    before, after = _resumed_after_timeout(View())
+    run = feed(before + after)  # in order: the watermark reaches each event as it arrives
+    assert list(run.views) == ["v1"], "emitted once"
+    assert (run.views["v1"].end_reason, run.views["v1"].end_ms) == ("timeout", 1500)
+    assert run.late_events == len(after)
+
+
+def test_whether_an_ended_views_event_is_late_depends_on_event_time_not_arrival() -> None:
+    v = View()
+    before, after = _resumed_after_timeout(v)
+    agg = Aggregation()
+    run = feed(before, agg=agg, end=None)
+    # Another view moves the watermark far on; the resumed events arrive 50 s late each.
+    other = View("v2")
+    arrivals: list[Event] = []
+    for e in after:
+        arrivals.append(other((e.event_ts or 0) + 50_000, "heartbeat"))
+        arrivals.append(e)
+    feed(arrivals, agg=agg, run=run, end=FAR)
+    assert run.views["v1"].end_reason == "timeout" and run.views["v1"].end_ms == 1500
+    assert run.late_events == len(after)
+
+
+def test_an_ended_view_id_silent_for_late_grace_starts_a_new_view() -> None:
+    v = View()
+    before = v.script([(0, "play_requested"), (500, "first_frame"), (5000, "view_end")])
+    agg = Aggregation()
+    run = feed(before, agg=agg, end=None)
+    until = 5000 + 60_000 + 60_000  # end + view timeout + late grace
+    feed([v(until - 1, "heartbeat")], agg=agg, run=run, end=None)  # late: extends the limit
+    assert run.late_events == 1
+    collect(run, agg, until + 60_000)
+    again = v.script([(until + 60_000 - 1 + 60_000, "play_requested")])
+    fresh = Run()
+    feed(again, agg=agg, run=fresh, end=FAR)
+    assert run.views["v1"].end_reason == "ended"
+    assert fresh.views["v1"].outcome == "exit_before_start", "a new view, same id"
 
 
 def test_events_older_than_the_view_checkpoint_only_count() -> None:
