@@ -41,12 +41,17 @@ class Batcher:
         self.records.append(record)
         self.bytes += len(record.value)
 
-    def extend(self, records: list[Record], size: int) -> None:
-        """Add records whose values total ``size`` bytes (one call per consumed round)."""
+    def extend(self, records: list[Record], size: int, since: float | None = None) -> None:
+        """Add records whose values total ``size`` bytes (one call per consumed round).
+
+        ``since`` is when the read that returned them began: a read waits for a full batch
+        or its timeout, so its first record may have been waiting since then, and a new
+        batch's age counts from there (else the first records wait two timeouts).
+        """
         if not records:
             return
         if not self.records:
-            self.started = self.clock()
+            self.started = self.clock() if since is None else min(since, self.clock())
         self.records.extend(records)
         self.bytes += size
 

@@ -136,13 +136,15 @@ class Runtime:
         """Read what is there (up to the batch limits), deliver a due batch, commit."""
         for hook in self.on_round:
             hook()
+        since = None
         if self.held:
             messages, self.held = self.held, []
         else:
             room = max(1, min(self.connector.settings.batch.max_events - len(self.batcher), 5000))
             timeout = min(max(self.batcher.age_left(), 0.0), 0.2)
+            since = self.batcher.clock()
             messages = self.consumer.consume(room, timeout=timeout)
-        self._take_all(messages)
+        self._take_all(messages, since)
         if self.batcher.due():
             self.finish()
         elif not self.batcher.records and messages:
@@ -155,7 +157,7 @@ class Runtime:
             self.delivery.deliver(self.batcher.take())
         self._commit()
 
-    def _take_all(self, messages: list[Message]) -> None:
+    def _take_all(self, messages: list[Message], since: float | None = None) -> None:
         """Decode, transform and batch messages; the hot loop, kept flat on purpose."""
         read, last_ts, apply = self.batcher.read, self._last_ts, self.transform.apply
         decode_json, plain = _decoder.decode, self.transform.plain
@@ -209,7 +211,7 @@ class Runtime:
                 Record(kept, value, key, topic, partition, offset, stamp, message.headers() or [])
             )
             size += len(value)
-        self.batcher.extend(records, size)
+        self.batcher.extend(records, size, since)
         self._received.inc(received)
 
     def _dead_letter_undecodable(self, message: Message, value: bytes) -> None:
