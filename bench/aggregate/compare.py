@@ -98,6 +98,33 @@ def outputs(bootstrap: str, topics: dict[str, str], lo: int, hi: int) -> Compari
     return _compare((a, b), _rows(bootstrap, ta, lo, hi), _rows(bootstrap, tb, lo, hi))
 
 
+def against_reference(bootstrap: str, source: str, topic: str, lo: int, hi: int) -> Comparison:
+    """playpipe's output topic against the same job run on the same input without Kafka:
+    every event of ``source`` up to ``hi`` in event-time order through one ``Aggregation``
+    (windows in [lo, hi), as in :func:`outputs`)."""
+    import orjson
+
+    from playpipe.dictionary import decode_event
+    from playpipe.streams.aggregation import Aggregation
+    from playpipe.streams.aggsettings import AggregationSettings
+
+    settings = AggregationSettings(
+        windows=["10s"], dimension_sets=[["cdn", "country", "device_type"]]
+    )
+    events = [decode_event(orjson.dumps(value)) for _key, value in read_all(bootstrap, source)]
+    events = [e for e in events if e.event_ts is not None and e.event_ts <= hi + 20_000]
+    events.sort(key=lambda e: (e.event_ts, e.view_id, e.seq))
+    agg = Aggregation(settings)
+    for event in events:
+        agg.add(event)
+    reference: dict[Key, dict[str, object]] = {}
+    for result in agg.advance(max(e.event_ts or 0 for e in events)).windows:
+        row = row_of(orjson.loads(encode_json(result)))
+        if row is not None and lo <= row[0][0] and row[0][0] + 10_000 <= hi:
+            reference[row[0]] = row[1]
+    return _compare(("playpipe", "reference"), _rows(bootstrap, topic, lo, hi), reference)
+
+
 def _compare(
     names: tuple[str, str], ra: dict[Key, dict[str, object]], rb: dict[Key, dict[str, object]]
 ) -> Comparison:

@@ -340,6 +340,10 @@ def run_all(args: argparse.Namespace, bootstrap: str, prefix: str, tmp: Path) ->
         backlog.last_ts - 20_000,
     )
     compared.show("over the backlog")
+    checked = compare.against_reference(
+        bootstrap, source, playpipe.output, backlog.first_ts, backlog.last_ts - 20_000
+    )
+    checked.show("playpipe over the backlog against the same job in event-time order, no Kafka")
     if "quixstreams" in runs:
         print(f"quixstreams late pieces dropped: {_late(runs['quixstreams'].log)}")
     state = _state_bytes(args.views, args.seed)

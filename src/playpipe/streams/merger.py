@@ -14,7 +14,10 @@ A window is forgotten only once every source partition still sending has moved p
 read minutes apart in event time, and a window dropped because the fastest partition moved
 on would come back holding only the slower partitions' partials, replacing the complete
 result. A source silent for ``idle_s`` (wall time; a partition without events) no longer
-holds windows back.
+holds windows back. Neither does, for the first ``idle_s`` after the merger started, a
+source not heard from yet: while a backlog is caught up, one partition's first windows may
+close long after the others sent theirs (the sources are the partitions of
+``<prefix>.events``).
 """
 
 from __future__ import annotations
@@ -75,9 +78,20 @@ class WindowMerger:
         self._clock = clock
         self._source_newest: dict[int, int] = {}  # newest window start seen per source
         self._source_seen: dict[int, float] = {}  # when each source last sent (clock)
+        self.sources: int | None = None
+        """How many sources send partials (the events topic's partitions), when known."""
+        self._since: float | None = None  # when the first partial came (clock)
 
     def bind(self, consumer: Consumer) -> None:
         self._consumer = consumer
+        events = topic_name(self.config, "events")
+        try:
+            topic = consumer.list_topics(events, timeout=10).topics.get(events)
+        except KafkaException as exc:
+            log.warning("sources.unknown", topic=events, error=str(exc))
+            return
+        if topic is not None and topic.error is None and topic.partitions:
+            self.sources = len(topic.partitions)
 
     def process(self, messages: Sequence[Message]) -> list[Output]:
         for message in messages:
@@ -149,6 +163,14 @@ class WindowMerger:
 
     def _evict(self) -> None:
         now = self._clock()
+        if self._since is None:
+            self._since = now
+        if (
+            self.sources is not None
+            and now - self._since < self.idle_s
+            and len(self._source_newest) < self.sources
+        ):
+            return  # a source not heard from yet may still send its first windows
         sending = [
             newest
             for source, newest in self._source_newest.items()

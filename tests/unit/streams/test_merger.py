@@ -76,3 +76,27 @@ def test_windows_of_a_silent_partition_do_not_pile_up() -> None:
     clock[0] += 120.0
     m.process([partial(0, t, 1) for t in range(0, 600_000, SIZE)])
     assert min(start for _, start in m.windows) > 0
+
+
+def test_a_partition_not_heard_from_yet_adds_to_the_window_when_it_comes() -> None:
+    """Catching up a backlog: one partition's first windows close long after the others
+    moved on; they still add to the windows the others sent."""
+    clock = [0.0]
+    m = merger(clock)
+    m.sources = 2
+    m.process([partial(0, 0, 3)])
+    m.process([partial(0, t, 1) for t in range(SIZE, 600_000, SIZE)])
+    clock[0] += 5.0
+    out = m.process([partial(1, 0, 4)])
+    assert attempts_of(out, 0) == [7]
+
+
+def test_a_partition_never_heard_from_stops_holding_windows_back() -> None:
+    clock = [0.0]
+    m = merger(clock)
+    m.sources = 2
+    m.process([partial(0, t, 1) for t in range(0, 600_000, SIZE)])
+    assert min(start for _, start in m.windows) == 0, "partition 1 may still send"
+    clock[0] += 61.0
+    m.process([partial(0, 600_000, 1)])
+    assert min(start for _, start in m.windows) > 0
