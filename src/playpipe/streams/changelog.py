@@ -108,7 +108,9 @@ def _read_partition(config: Config, topic: str, partition: int) -> dict[bytes, b
         consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
         position = low
         while position < high:
-            for message in consumer.consume(5000, timeout=1.0):
+            # Ask for no more than is left: consume() waits its whole timeout for a count
+            # the partition does not hold (a second per restored partition).
+            for message in consumer.consume(min(5000, high - position), timeout=1.0):
                 if message.error() is not None:
                     continue
                 position = message.offset() + 1
