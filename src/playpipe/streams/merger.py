@@ -13,11 +13,16 @@ A window is forgotten only once every source partition still sending has moved p
 ``late_grace + grace + the longest window``: while a backlog is caught up, partitions are
 read minutes apart in event time, and a window dropped because the fastest partition moved
 on would come back holding only the slower partitions' partials, replacing the complete
-result. A source silent for ``idle_s`` (wall time; a partition without events) no longer
-holds windows back. Neither does, for the first ``idle_s`` after the merger started, a
-source not heard from yet: while a backlog is caught up, one partition's first windows may
-close long after the others sent theirs (the sources are the partitions of
-``<prefix>.events``).
+result. How far a source has moved is judged per partition of the partials topic, from the
+partials read there: a source publishes the partials of one advance in window order, but
+spread over several partitions, which are read in no particular order; after a jump of the
+watermark one partition can bring a source's new windows before another brings that same
+source's last correction of an old one (a source not heard from yet in a partition counts
+there with its slowest one). A source silent for ``idle_s`` (wall time; a partition without
+events) no longer holds windows back. Neither does, for the first ``idle_s`` after the
+merger started, a source not heard from yet: while a backlog is caught up, one partition's
+first windows may close long after the others sent theirs (the sources are the partitions
+of ``<prefix>.events``).
 """
 
 from __future__ import annotations
@@ -44,9 +49,10 @@ _json = msgspec.json.Encoder()
 
 
 class _Merged:
-    __slots__ = ("emitted", "parts")
+    __slots__ = ("emitted", "partition", "parts")
 
-    def __init__(self) -> None:
+    def __init__(self, partition: int) -> None:
+        self.partition = partition  # of the partials topic, where this window's partials are
         self.parts: dict[int, Partial] = {}
         self.emitted: dict[str, WindowResult] = {}
 
@@ -76,7 +82,8 @@ class WindowMerger:
         self._newest = 0
         self.idle_s = idle_s
         self._clock = clock
-        self._source_newest: dict[int, int] = {}  # newest window start seen per source
+        # newest window start seen per (partials partition, source)
+        self._source_newest: dict[tuple[int, int], int] = {}
         self._source_seen: dict[int, float] = {}  # when each source last sent (clock)
         self.sources: int | None = None
         """How many sources send partials (the events topic's partitions), when known."""
@@ -107,18 +114,18 @@ class WindowMerger:
             key = (partial.window, partial.start_ms)
             merged = self.windows.get(key)
             if merged is None:
-                merged = self.windows[key] = _Merged()
+                merged = self.windows[key] = _Merged(message.partition())
             old = merged.parts.get(partial.source)
             if old is not None and old.revision >= partial.revision:
                 continue  # a replay of something already merged
             merged.parts[partial.source] = partial
             self._dirty.add(key)
             self._newest = max(self._newest, partial.start_ms)
-            source = partial.source
-            self._source_newest[source] = max(
-                self._source_newest.get(source, partial.start_ms), partial.start_ms
+            where = (message.partition(), partial.source)
+            self._source_newest[where] = max(
+                self._source_newest.get(where, partial.start_ms), partial.start_ms
             )
-            self._source_seen[source] = self._clock()
+            self._source_seen[partial.source] = self._clock()
         return self._emit()
 
     def _emit(self) -> list[Output]:
@@ -168,16 +175,30 @@ class WindowMerger:
         if (
             self.sources is not None
             and now - self._since < self.idle_s
-            and len(self._source_newest) < self.sources
+            and len(self._source_seen) < self.sources
         ):
             return  # a source not heard from yet may still send its first windows
-        sending = [
-            newest
-            for source, newest in self._source_newest.items()
-            if now - self._source_seen[source] < self.idle_s
-        ]
-        horizon = (min(sending) if sending else self._newest) - self.keep_ms
-        for key in [k for k in self.windows if k[1] < horizon]:
+        sending = {s for s, seen in self._source_seen.items() if now - seen < self.idle_s}
+        if not sending:
+            horizons: dict[int, int] = {}
+            default = self._newest - self.keep_ms
+        else:
+            # A sending source not heard from yet in a partition counts with its slowest one.
+            slowest_of: dict[int, int] = {}
+            for (_, source), newest in self._source_newest.items():
+                slowest_of[source] = min(slowest_of.get(source, newest), newest)
+            partitions = {p for p, _ in self._source_newest}
+            horizons = {
+                p: min(self._source_newest.get((p, s), slowest_of[s]) for s in sending)
+                - self.keep_ms
+                for p in partitions
+            }
+            default = min(slowest_of[s] for s in sending) - self.keep_ms
+        for key in [
+            k
+            for k, merged in self.windows.items()
+            if k[1] < horizons.get(merged.partition, default)
+        ]:
             del self.windows[key]
 
     def tick(self, now_s: float) -> list[Output]:

@@ -43,13 +43,20 @@ decoder = msgspec.msgpack.Decoder(Partial)
 
 
 def partials_of(agg: Aggregation, emitted: Emitted, source: int) -> list[Partial]:
-    """The partials of every window that ``emitted`` closed or corrected."""
+    """The partials of every window that ``emitted`` closed or corrected.
+
+    Read from the windows that advance released, not from the open ones: when the watermark
+    jumps (a backlog after a restart, a long silence), one advance can correct a window and
+    make it final, which removes it from the store; its correction must still go out.
+    """
     store = agg._windows  # the package's own window store
     touched = sorted({(r.window, r.window_start_ms) for r in emitted.windows})
     out = []
     for name, start in touched:
         si = store.names.index(name)
-        window = store.windows[si].get(start)
+        window = store.released.get((si, start))
+        if window is None:
+            window = store.windows[si].get(start)
         if window is None:
             continue
         revision = sum(r.revision + 1 for r in window.emitted.values())

@@ -62,6 +62,9 @@ class WindowStore:
         self._last_ws = [-(2**62)] * len(self.sizes)
         """Per size, the last window used and its start: most activity hits the same one."""
         self._last = [Window() for _ in self.sizes]
+        self.released: dict[tuple[int, int], Window] = {}
+        """The windows the last :meth:`close` emitted, by (size index, start): also those it
+        then made final and removed, whose last correction still has to be published."""
 
     # -- sink ----------------------------------------------------------------------------
 
@@ -210,16 +213,20 @@ class WindowStore:
     def close(self, watermark: int) -> list[WindowResult]:
         """Results of windows closing at ``watermark`` and of corrected closed windows."""
         out: list[tuple[tuple[int, int, int, str], WindowResult]] = []
+        released: dict[tuple[int, int], Window] = {}
         for si, size in enumerate(self.sizes):
             for ws, w in self.windows[si].items():
                 if not w.closed and ws + size + self.grace <= watermark:
                     w.closed = True
                     out += self._emit(si, ws, w, None)
+                    released[(si, ws)] = w
         for si, ws in self.dirty:
             fixed = self.windows[si].get(ws)
             if fixed is not None and fixed.closed and fixed.changed:
                 out += self._emit(si, ws, fixed, fixed.changed)
                 fixed.changed = set()
+                released[(si, ws)] = fixed
+        self.released = released
         self.dirty.clear()
         self._finalize(watermark)
         out.sort(key=lambda item: item[0])

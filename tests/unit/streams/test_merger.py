@@ -37,10 +37,16 @@ class FakeMessage:
         return self.payload
 
 
-def partial(source: int, start_ms: int, attempts: int) -> FakeMessage:
+PARTITIONS = 2
+"""Of the partials topic: a window's partials all go to one (they are keyed by window)."""
+
+
+def partial(source: int, start_ms: int, attempts: int, revision: int = 1) -> FakeMessage:
     acc = Acc(attempts=attempts)
-    value = encoder.encode(Partial("10s", SIZE, start_ms, source, 1, FINE, [(["akamai"], acc)]))
-    return FakeMessage(value, source, start_ms // SIZE)
+    value = encoder.encode(
+        Partial("10s", SIZE, start_ms, source, revision, FINE, [(["akamai"], acc)])
+    )
+    return FakeMessage(value, start_ms // SIZE % PARTITIONS, start_ms // SIZE)
 
 
 def attempts_of(outputs: list, start_ms: int) -> list[int]:  # type: ignore[type-arg]
@@ -100,3 +106,19 @@ def test_a_partition_never_heard_from_stops_holding_windows_back() -> None:
     clock[0] += 61.0
     m.process([partial(0, 600_000, 1)])
     assert min(start for _, start in m.windows) > 0
+
+
+def test_a_correction_read_after_the_same_sources_newer_windows_still_adds_up() -> None:
+    """A jump of one source's watermark publishes, in one go, the last correction of an old
+    window and many new windows; they land in different partitions of the partials topic,
+    read in any order: the new ones (partition 1) before the correction (partition 0)."""
+    clock = [0.0]
+    m = merger(clock)
+    m.sources = 2
+    m.process([partial(0, 0, 3), partial(1, 0, 4)])
+    m.process([partial(1, t, 1) for t in range(SIZE, 600_000, SIZE)])  # source 1 ahead
+    jump = [partial(0, 0, 2, revision=2)] + [partial(0, t, 1) for t in range(SIZE, 600_000, SIZE)]
+    m.process([p for p in jump if p.partition() == 1])
+    clock[0] += 1.0
+    out = m.process([p for p in jump if p.partition() == 0])
+    assert attempts_of(out, 0) == [6]
