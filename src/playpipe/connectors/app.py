@@ -20,7 +20,7 @@ from playpipe.connectors import registry
 from playpipe.connectors.base import Connector, HealthcheckError
 from playpipe.connectors.dlq import DeadLetters, dlq_short_name
 from playpipe.connectors.metrics import HealthServer
-from playpipe.connectors.runtime import Runtime
+from playpipe.connectors.runtime import Runtime, log_commit
 from playpipe.connectors.settings import ConnectorConfig
 from playpipe.connectors.transform import SetupError, Transform
 from playpipe.connectors.validate import find
@@ -123,7 +123,9 @@ def build_runtime(config: Config, settings: ConnectorConfig) -> Runtime:
     connector = start(config, settings, connector)
     consumer = Consumer(
         consumer_config(
-            config.kafka, group_id(config, settings.name), **{"enable.auto.commit": False}
+            config.kafka,
+            group_id(config, settings.name),
+            **{"enable.auto.commit": False, "on_commit": log_commit},
         )
     )
     producer = Producer(producer_config(config.kafka))

@@ -7,6 +7,10 @@ what cannot be delivered to the dead-letter topic and commits offsets only after
 
     setup() -> healthcheck() -> [write(batch) -> flush()]* -> close()
 
+A connector may also split the CPU work of a batch out of ``write`` into ``prepare(batch)``
+(run while the previous batch is still being written) and take it back in
+``write_prepared(batch, prepared)``.
+
 ``write`` raises ``TerminalError`` (the whole batch goes to the DLQ), ``TransientError``
 (retried with backoff) or ``BackpressureError(retry_after)`` (partitions paused, then
 retried), or returns a :class:`WriteResult` naming the records that failed one by one.
@@ -93,6 +97,17 @@ class Connector(Generic[S]):
     def write(self, batch: list[Record]) -> WriteResult | None:
         """Deliver ``batch``; raise a ``DeliveryError`` or return per-record failures."""
         raise NotImplementedError
+
+    def prepare(self, batch: list[Record]) -> object:
+        """CPU work on ``batch`` before its first ``write`` (encoding, say), done on the
+        consumer's thread while the previous batch is still being written. It must not
+        touch the destination; what it returns goes to ``write_prepared``."""
+        return None
+
+    def write_prepared(self, batch: list[Record], prepared: object) -> WriteResult | None:
+        """The first attempt at ``batch``, with what ``prepare`` returned (retries call
+        ``write``)."""
+        return self.write(batch)
 
     def flush(self) -> None:
         """Make everything written durable; offsets are committed after it returns."""

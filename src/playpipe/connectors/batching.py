@@ -70,6 +70,11 @@ class Batcher:
         """Whether the batch should be delivered now."""
         return bool(self.records) and (self.full() or self.age_left() <= 0)
 
+    def take_read(self) -> dict[tuple[str, int], int]:
+        """The next offsets read since the last call (to commit once they are delivered)."""
+        read, self.read = self.read, {}
+        return read
+
     def take(self) -> list[Record]:
         """Close the open batch and return it."""
         records, self.records, self.bytes = self.records, [], 0

@@ -63,15 +63,19 @@ class Delivery:
         self._retried = metrics.retried.labels(name)
         self._component = metrics.component(name)
 
-    def deliver(self, batch: list[Record]) -> None:
-        """Return when every record is delivered or dead-lettered (``Stopping`` aside)."""
+    def deliver(self, batch: list[Record], prepared: object = None) -> None:
+        """Return when every record is delivered or dead-lettered (``Stopping`` aside).
+
+        ``prepared`` is what the connector's ``prepare`` made of ``batch`` (first attempt only).
+        """
         started = time.monotonic()
         pending = batch
         attempt = 0
         pressure = 0
         with metrics.batch_seconds.labels(self.connector.name).time():
             while pending:
-                outcome = self._attempt(pending)
+                outcome = self._attempt(pending, prepared)
+                prepared = None
                 self._dead_letter(outcome.dead, attempt + 1)
                 if not outcome.retry:
                     return
@@ -93,9 +97,12 @@ class Delivery:
                 self._note_retry("transient", outcome, delay)
                 self.wait(delay)
 
-    def _attempt(self, pending: list[Record]) -> _Round:
+    def _attempt(self, pending: list[Record], prepared: object = None) -> _Round:
         try:
-            result = self.connector.write(pending)
+            if prepared is None:
+                result = self.connector.write(pending)
+            else:
+                result = self.connector.write_prepared(pending, prepared)
             self.connector.flush()
         except TerminalError as exc:
             return _Round(dead=[(r, exc) for r in pending], retry=[])

@@ -17,6 +17,7 @@ topic. Lost connections are retried.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -38,6 +39,16 @@ from playpipe.connectors.shapes import window_key
 from playpipe.errors import DeliveryError, TerminalError, TransientError
 
 _BAD_DATA = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
+
+
+@dataclass
+class Encoded:
+    """A batch checked and encoded: the records to load, their COPY body (events), the
+    records refused before loading."""
+
+    records: list[Record]
+    body: bytes
+    failed: list[tuple[Record, DeliveryError]]
 
 
 def extra_of(data: dict[str, Any], known: frozenset[str]) -> bytes | None:
@@ -146,24 +157,35 @@ class PostgresConnector(Connector[PostgresSettings]):
             return "the record has no integer `window_start_ms` and `size_ms`"
         return None
 
-    def write(self, batch: list[Record]) -> WriteResult | None:
-        result = WriteResult()
+    def prepare(self, batch: list[Record]) -> Encoded:
+        """Check the records and, for events, encode the COPY body (no I/O: this runs while
+        the previous batch is still loading)."""
+        failed: list[tuple[Record, DeliveryError]] = []
         good: list[Record] = []
         for record in batch:
             problem = self._invalid(record)
             if problem:
-                result.failed.append((record, TerminalError(problem)))
+                failed.append((record, TerminalError(problem)))
             else:
                 good.append(record)
         body = b""
         if self.encoder is not None:
             body, good, unfit = self.encoder.encode(good)
-            result.failed += unfit
+            failed += unfit
+        return Encoded(good, body, failed)
+
+    def write(self, batch: list[Record]) -> WriteResult | None:
+        return self.write_prepared(batch, self.prepare(batch))
+
+    def write_prepared(self, batch: list[Record], prepared: object) -> WriteResult | None:
+        assert isinstance(prepared, Encoded)
+        result = WriteResult(failed=list(prepared.failed))
+        good = prepared.records
         if not good:
             return result
         try:
             if self.encoder is not None:
-                self._load_typed(body)
+                self._load_typed(prepared.body)
             else:
                 self._load(good)
         except _BAD_DATA:

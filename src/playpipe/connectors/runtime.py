@@ -1,12 +1,19 @@
 """The loop of one connector process: consume, transform, batch, deliver, commit.
 
 One consumer group per connector (``<prefix>-connector-<name>``), so a slow destination
-never holds back another. Offsets are committed synchronously after each batch was
-acknowledged by the destination (and its dead letters by Kafka): a crash replays at most
-the batch in flight, and destinations write idempotently where they can.
+never holds back another.
 
-While a batch waits (retry backoff, backpressure), the assigned partitions are paused and
-the consumer keeps polling, so the group never evicts us and nothing new is fetched.
+Delivery is pipelined: a due batch is prepared on the consumer's thread (``prepare``: CPU
+work such as encoding) and handed to a writer thread, which writes it (retries and dead
+letters included) while the consumer thread reads and prepares the next one. At most one
+batch is in flight: the next waits for it. A batch's offsets are committed only after the
+destination acknowledged it and its dead letters are in Kafka (asynchronously while
+running, synchronously on revocation and shutdown): a crash replays at most the batch in
+flight and the one being read, and destinations write idempotently where they can.
+
+While the consumer thread waits for the writer longer than a moment (retry backoff,
+backpressure), the assigned partitions are paused and the consumer keeps polling, so the
+group never evicts us and nothing new is fetched.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -32,6 +41,19 @@ from playpipe.log import get_logger
 
 log = get_logger("connectors")
 _decoder = msgspec.json.Decoder()
+
+PATIENCE_S = 1.0
+"""How long the consumer thread waits for the writer before it pauses and polls."""
+
+Offsets = dict[tuple[str, int], int]
+
+
+@dataclass
+class InFlight:
+    """A batch handed to the writer thread and the offsets its delivery makes safe."""
+
+    future: Future[None]
+    offsets: Offsets
 
 
 def decode(message: Message | bytes) -> dict[str, Any]:
@@ -80,8 +102,11 @@ class Runtime:
         self.transform = Transform(settings)
         self.batcher = Batcher(settings.batch)
         self.delivery = Delivery(
-            connector, RetryPolicy.from_settings(settings.retry), dead_letters, self.wait
+            connector, RetryPolicy.from_settings(settings.retry), dead_letters, self._sleep
         )
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix=f"deliver-{connector.name}")
+        self.in_flight: InFlight | None = None
+        self._read_end: float | None = None
         self.assigned: set[tuple[str, int]] = set()
         self.held: list[Message] = []
         self.waiting = False
@@ -106,6 +131,10 @@ class Runtime:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gone = {(p.topic, p.partition) for p in partitions}
+        flight = self.in_flight
+        if flight is not None and flight.future.done() and flight.future.exception() is None:
+            self.in_flight = None  # delivered: commit it while the partitions are still ours
+            self._commit(flight.offsets, asynchronous=False)
         self.batcher.forget(gone)
         self.held = [m for m in self.held if (m.topic(), m.partition()) not in gone]
         self.assigned -= gone
@@ -129,33 +158,67 @@ class Runtime:
         except Stopping:
             log.info("connector.stopping", connector=self.connector.name, pending="uncommitted")
         finally:
+            self.writer.shutdown(wait=True)
             self.consumer.close()
             log.info("connector.stopped", connector=self.connector.name)
 
     def round(self) -> None:
-        """Read what is there (up to the batch limits), deliver a due batch, commit."""
+        """Read what is there (up to the batch limits), hand a due batch over, commit."""
         for hook in self.on_round:
             hook()
+        flight = self.in_flight
+        if flight is not None and flight.future.done():
+            self._commit(self._settle())
         since = None
         if self.held:
             messages, self.held = self.held, []
         else:
             room = max(1, min(self.connector.settings.batch.max_events - len(self.batcher), 5000))
             timeout = min(max(self.batcher.age_left(), 0.0), 0.2)
-            since = self.batcher.clock()
+            # What this read returns arrived after the previous read returned (work done in
+            # between, such as preparing a batch, counts in the new batch's age).
+            since = self.batcher.clock() if self._read_end is None else self._read_end
             messages = self.consumer.consume(room, timeout=timeout)
+            self._read_end = self.batcher.clock()
         self._take_all(messages, since)
         if self.batcher.due():
-            self.finish()
-        elif not self.batcher.records and messages:
-            self._commit()  # only dropped or dead-lettered records were read
+            self._hand_over()
+        elif not self.batcher.records and self.batcher.read and self.in_flight is None:
+            self._commit(self.batcher.take_read())  # only dropped or dead-lettered records
         self._update_lag()
 
     def finish(self) -> None:
-        """Deliver the open batch, wait for the dead letters, commit everything read."""
+        """Deliver the open batch, wait for it and its dead letters, commit everything read."""
         if self.batcher.records:
-            self.delivery.deliver(self.batcher.take())
-        self._commit()
+            self._hand_over()
+        offsets = self._settle()
+        offsets.update(self.batcher.take_read())
+        self._commit(offsets, asynchronous=False)
+
+    def _hand_over(self) -> None:
+        """Prepare the open batch here, then give it to the writer once the previous one is
+        delivered (committing that one)."""
+        batch = self.batcher.take()
+        offsets = self.batcher.take_read()
+        try:
+            prepared = self.connector.prepare(batch)
+        except Exception:  # write does the work again and its errors go through delivery
+            log.error("prepare.unexpected", connector=self.connector.name, exc=True)
+            prepared = None
+        self._commit(self._settle())
+        future = self.writer.submit(self.delivery.deliver, batch, prepared)
+        self.in_flight = InFlight(future, offsets)
+
+    def _settle(self) -> Offsets:
+        """Wait for the batch in flight; its offsets, now safe to commit (none if there is
+        no batch in flight). Raises what the delivery raised (``Stopping``)."""
+        flight, self.in_flight = self.in_flight, None
+        if flight is None:
+            return {}
+        if not wait([flight.future], timeout=PATIENCE_S).done:
+            self._wait_polling(flight.future)
+        flight.future.result()
+        return flight.offsets
 
     def _take_all(self, messages: list[Message], since: float | None = None) -> None:
         """Decode, transform and batch messages; the hot loop, kept flat on purpose."""
@@ -230,37 +293,35 @@ class Runtime:
             telemetry.errors.labels(metrics.component(self.connector.name), "consume").inc()
             log.warning("consume.error", connector=self.connector.name, error=error.str())
 
-    def _commit(self) -> None:
+    def _commit(self, read: Offsets, asynchronous: bool = True) -> None:
+        """Commit ``read`` (next offsets after delivered or dropped records) once the dead
+        letters are in Kafka. Asynchronous while running: the next batch need not wait for
+        the group coordinator; a failed commit only means a replay."""
+        if not read:
+            return
         self.dead_letters.flush()
-        offsets = [
-            TopicPartition(t, p, o)
-            for (t, p), o in self.batcher.read.items()
-            if (t, p) in self.assigned
-        ]
-        self.batcher.read.clear()
+        offsets = [TopicPartition(t, p, o) for (t, p), o in read.items() if (t, p) in self.assigned]
         if not offsets:
             return
         try:
-            self.consumer.commit(offsets=offsets, asynchronous=False)
+            self.consumer.commit(offsets=offsets, asynchronous=asynchronous)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError._NO_OFFSET:
                 log.warning("commit.failed", connector=self.connector.name, error=str(exc))
 
     # -- waiting without leaving the group -------------------------------------------------
-    def wait(self, seconds: float) -> None:
-        """Pause the partitions and keep polling for ``seconds``; resume after."""
-        deadline = time.monotonic() + seconds
+    def _sleep(self, seconds: float) -> None:
+        """The writer's wait between attempts; ``Stopping`` if shutdown is asked for."""
+        if self.stop.wait(seconds):
+            raise Stopping()
+
+    def _wait_polling(self, future: Future[None]) -> None:
+        """Pause the partitions and keep polling until ``future`` is done; resume after."""
         self.waiting = True
-        paused = self.consumer.assignment()
-        self.consumer.pause(paused)
+        self.consumer.pause(self.consumer.assignment())
         try:
-            while True:
-                left = deadline - time.monotonic()
-                if self.stop.is_set():
-                    raise Stopping()
-                if left <= 0:
-                    return
-                self.held.extend(self.consumer.consume(100, timeout=min(left, 0.2)))
+            while not future.done():
+                self.held.extend(self.consumer.consume(100, timeout=0.2))
                 for hook in self.on_round:
                     hook()
         finally:
@@ -290,6 +351,13 @@ class Runtime:
         if self.batcher.records:
             worst = max(worst, time.time() - self.batcher.records[0].timestamp_ms / 1000)
         metrics.lag_seconds.labels(name).set(worst)
+
+
+def log_commit(error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+    """The consumer's ``on_commit``: an asynchronous commit that failed is logged (the next
+    commit covers its offsets; a crash before it replays them)."""
+    if error is not None and error.code() != KafkaError._NO_OFFSET:
+        log.warning("commit.failed", error=error.str(), partitions=_names(partitions))
 
 
 def _names(partitions: list[TopicPartition]) -> str:
