@@ -94,6 +94,10 @@ def produce(bootstrap: str, topic: str, count: int, tag: str, rate: float = 0.0)
             "enable.idempotence": True,
         }
     )
+    if rate:  # a new producer first fetches metadata and an idempotent producer id: not
+        # a delay of the pipeline, so it is done before the clock starts
+        producer.produce(topic, orjson.dumps(make_event(0, "warmup")), b"warmup")
+        producer.flush(30)
     started = time.monotonic()
     for i in range(count):
         if rate:
@@ -179,11 +183,16 @@ class Connect:
         self.process.wait(60)
 
 
+_http = httpx.Client(timeout=5)
+"""One client for every poll: ``httpx.get`` builds a client (and its TLS context) per call,
+which at 10 polls a second took a quarter of a core from the connector being measured."""
+
+
 def delivered(port: int, name: str) -> int:
     """The connector's delivered-events counter, read from its ``/metrics``: polling it costs
     the destination nothing (a ``count(*)`` of a growing table would compete with the load)."""
     try:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        text = _http.get(f"http://127.0.0.1:{port}/metrics").text
     except httpx.HTTPError:
         return 0
     prefix = f'playpipe_connector_delivered_events_total{{connector="{name}"}} '
@@ -210,6 +219,29 @@ def throughput(name: str, count_fn: Any, total: int, config: Path, log: Path) ->
         raise RuntimeError(f"{name} did not finish; see {log}")
     finally:
         connect.stop()
+
+
+def wait_assigned(bootstrap: str, group: str, timeout: float = 60) -> None:
+    """Wait until ``group`` is stable with its partitions assigned (a fixed sleep was too
+    short on a busy machine: events produced before the assignment wait for it)."""
+    from confluent_kafka import ConsumerGroupState
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = admin.describe_consumer_groups([group])[group].result(10)
+        except Exception:  # not known to the coordinator yet
+            found = None
+        if (
+            found is not None
+            and found.state == ConsumerGroupState.STABLE
+            and any(m.assignment.topic_partitions for m in found.members)
+        ):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the consumer group {group} got no partitions in {timeout:.0f} s")
 
 
 def percentiles(values: list[float]) -> str:
@@ -310,7 +342,7 @@ def latency(
         create_topic(args.bootstrap, f"{prefix}.{topic}")
         connect = Connect(name, config, log)
         try:
-            time.sleep(6)  # let the consumer group join
+            wait_assigned(args.bootstrap, f"{prefix}-connector-{name}")
             took = produce(args.bootstrap, f"{prefix}.{topic}", total, "lv", args.rate)
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline and delivered() < total:
