@@ -49,6 +49,9 @@ def _second(seconds: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
 
 
+_MILLIS = tuple(f".{m:03d}+00" for m in range(1000))
+
+
 def timestamp(value: Any) -> str:
     """A ``timestamptz`` field from integer milliseconds since the epoch (UTC)."""
     if type(value) is not int:
@@ -64,7 +67,7 @@ _INLINE: dict[str, str] = {
     "text": "v if type(v) is str and '\\\\' not in v and v.isprintable() else text(v)",
     "bigint": "str(v)",
     "boolean": "'t' if v is True else 'f' if v is False else text(v)",
-    "timestamptz": "f'{second(v // 1000)}.{v % 1000:03d}+00' if type(v) is int else text(v)",
+    "timestamptz": "second(v // 1000) + MILLIS[v % 1000] if type(v) is int else text(v)",
     "jsonb": "json_text(v)",
 }
 
@@ -83,6 +86,7 @@ def _compile(columns: tuple[Column, ...]) -> Callable[[dict[str, Any]], list[str
         "text": text,
         "json_text": json_text,
         "second": _second,
+        "MILLIS": _MILLIS,
     }
     exec("\n".join(body), scope)  # our own source, built from the column types
     return scope["fields"]  # type: ignore[no-any-return]
