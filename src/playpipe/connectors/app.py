@@ -20,7 +20,7 @@ from playpipe.connectors import registry
 from playpipe.connectors.base import Connector, HealthcheckError
 from playpipe.connectors.dlq import DeadLetters, dlq_short_name
 from playpipe.connectors.metrics import HealthServer
-from playpipe.connectors.runtime import Runtime, log_commit
+from playpipe.connectors.runtime import Runtime
 from playpipe.connectors.settings import ConnectorConfig
 from playpipe.connectors.transform import SetupError, Transform
 from playpipe.connectors.validate import find
@@ -125,7 +125,7 @@ def build_runtime(config: Config, settings: ConnectorConfig) -> Runtime:
         consumer_config(
             config.kafka,
             group_id(config, settings.name),
-            **{"enable.auto.commit": False, "on_commit": log_commit},
+            **{"enable.auto.commit": False},
         )
     )
     producer = Producer(producer_config(config.kafka))

@@ -7,9 +7,13 @@ Delivery is pipelined: a due batch is prepared on the consumer's thread (``prepa
 work such as encoding) and handed to a writer thread, which writes it (retries and dead
 letters included) while the consumer thread reads and prepares the next one. At most one
 batch is in flight: the next waits for it. A batch's offsets are committed only after the
-destination acknowledged it and its dead letters are in Kafka (asynchronously while
-running, synchronously on revocation and shutdown): a crash replays at most the batch in
-flight and the one being read, and destinations write idempotently where they can.
+destination acknowledged it and its dead letters are in Kafka, and before the next batch
+is handed over. After a crash, at most the batch in flight was written without its commit,
+and reading again starts where it started (what the Parquet connector's file names rely
+on); destinations write idempotently where they can.
+
+Revoked partitions wait for the batch in flight (up to ``REVOKE_WAIT_S``) and its commit, so
+their next owner does not write them again beside us.
 
 While the consumer thread waits for the writer longer than a moment (retry backoff,
 backpressure), the assigned partitions are paused and the consumer keeps polling, so the
@@ -44,6 +48,9 @@ _decoder = msgspec.json.Decoder()
 
 PATIENCE_S = 1.0
 """How long the consumer thread waits for the writer before it pauses and polls."""
+REVOKE_WAIT_S = 30.0
+"""How long a revocation waits for the batch in flight (a destination being retried may take
+longer: then the batch is still delivered, uncommitted, and the next owner reads it again)."""
 
 Offsets = dict[tuple[str, int], int]
 
@@ -132,9 +139,11 @@ class Runtime:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gone = {(p.topic, p.partition) for p in partitions}
         flight = self.in_flight
+        if flight is not None and gone & flight.offsets.keys():
+            wait([flight.future], timeout=REVOKE_WAIT_S)
         if flight is not None and flight.future.done() and flight.future.exception() is None:
             self.in_flight = None  # delivered: commit it while the partitions are still ours
-            self._commit(flight.offsets, asynchronous=False)
+            self._commit(flight.offsets)
         self.batcher.forget(gone)
         self.held = [m for m in self.held if (m.topic(), m.partition()) not in gone]
         self.assigned -= gone
@@ -193,7 +202,7 @@ class Runtime:
             self._hand_over()
         offsets = self._settle()
         offsets.update(self.batcher.take_read())
-        self._commit(offsets, asynchronous=False)
+        self._commit(offsets)
 
     def _hand_over(self) -> None:
         """Prepare the open batch here, then give it to the writer once the previous one is
@@ -212,12 +221,15 @@ class Runtime:
     def _settle(self) -> Offsets:
         """Wait for the batch in flight; its offsets, now safe to commit (none if there is
         no batch in flight). Raises what the delivery raised (``Stopping``)."""
-        flight, self.in_flight = self.in_flight, None
+        flight = self.in_flight
         if flight is None:
             return {}
         if not wait([flight.future], timeout=PATIENCE_S).done:
-            self._wait_polling(flight.future)
+            self._wait_polling(flight.future)  # a revocation meanwhile may commit it
         flight.future.result()
+        if self.in_flight is not flight:
+            return {}
+        self.in_flight = None
         return flight.offsets
 
     def _take_all(self, messages: list[Message], since: float | None = None) -> None:
@@ -293,10 +305,9 @@ class Runtime:
             telemetry.errors.labels(metrics.component(self.connector.name), "consume").inc()
             log.warning("consume.error", connector=self.connector.name, error=error.str())
 
-    def _commit(self, read: Offsets, asynchronous: bool = True) -> None:
+    def _commit(self, read: Offsets) -> None:
         """Commit ``read`` (next offsets after delivered or dropped records) once the dead
-        letters are in Kafka. Asynchronous while running: the next batch need not wait for
-        the group coordinator; a failed commit only means a replay."""
+        letters are in Kafka."""
         if not read:
             return
         self.dead_letters.flush()
@@ -304,7 +315,7 @@ class Runtime:
         if not offsets:
             return
         try:
-            self.consumer.commit(offsets=offsets, asynchronous=asynchronous)
+            self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError._NO_OFFSET:
                 log.warning("commit.failed", connector=self.connector.name, error=str(exc))
@@ -351,13 +362,6 @@ class Runtime:
         if self.batcher.records:
             worst = max(worst, time.time() - self.batcher.records[0].timestamp_ms / 1000)
         metrics.lag_seconds.labels(name).set(worst)
-
-
-def log_commit(error: KafkaError | None, partitions: list[TopicPartition]) -> None:
-    """The consumer's ``on_commit``: an asynchronous commit that failed is logged (the next
-    commit covers its offsets; a crash before it replays them)."""
-    if error is not None and error.code() != KafkaError._NO_OFFSET:
-        log.warning("commit.failed", error=error.str(), partitions=_names(partitions))
 
 
 def _names(partitions: list[TopicPartition]) -> str:
