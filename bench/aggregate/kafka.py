@@ -1,8 +1,11 @@
-"""The QoE job with Kafka, side by side: ``playpipe aggregate`` and the same job in Quix Streams.
+"""The QoE job with Kafka, side by side: ``playpipe aggregate`` and the same job in Quix Streams
+and in Kafka Streams (Java, ``bench/aggregate/kstreams``).
 
 1. Prepare one topic ``<prefix>.events`` (6 partitions, lz4, keyed by view id) with
    ``--events`` dictionary events of ``--views`` concurrent synthetic views (``pure.py``'s
-   generator), event times starting four hours ago.
+   generator), event times starting four hours ago; the same events again in
+   ``<prefix>.events.kstreams`` for Kafka Streams (its windows, like Quix Streams', would drop
+   the backlog as late once another engine's live tail is in the topic).
 2. For each engine, one process at a time: start it on the topic from the beginning and time
    it from its first committed offsets to the moment the input and every internal topic it
    reads are committed to their end (offsets polled with the admin API every 0.25 s); then
@@ -50,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GRACE_MS = AggregationSettings().grace_ms
 DIMENSIONS = ["cdn", "country", "device_type"]
 HOUR_MS = 3_600_000
+KSTREAMS_JAR = ROOT / "bench" / "aggregate" / "kstreams" / "target" / "qoe-kstreams.jar"
 
 
 @dataclass
@@ -59,6 +63,7 @@ class Engine:
     groups: list[str]
     output: str
     grace_ms: int
+    source: str
 
 
 @dataclass
@@ -235,6 +240,15 @@ def main() -> None:
     )
     parser.add_argument("--quix-partition-fetch-bytes", type=int, default=16_384)
     parser.add_argument("--skip-quix", action="store_true")
+    parser.add_argument(
+        "--kstreams-grace-ms",
+        type=int,
+        default=300_000,
+        help="allowed lateness of the Kafka Streams job (the same constraint as Quix Streams)",
+    )
+    parser.add_argument(
+        "--skip-kstreams", action="store_true", help="without the Kafka Streams job (needs Java)"
+    )
     parser.add_argument("--keep-topics", action="store_true")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="playpipe-bench-agg-"))
@@ -272,6 +286,7 @@ def run_all(args: argparse.Namespace, bootstrap: str, prefix: str, tmp: Path) ->
         [f"{prefix}-aggregator", f"{prefix}-merger"],
         f"{prefix}.metrics.10s",
         GRACE_MS,
+        source,
     )
     engines = []
     if not args.skip_quix:
@@ -301,6 +316,40 @@ def run_all(args: argparse.Namespace, bootstrap: str, prefix: str, tmp: Path) ->
                 [quix_group],
                 f"{prefix}.quix.metrics",
                 args.quix_grace_ms,
+                source,
+            )
+        )
+    if not args.skip_kstreams:
+        ks_source, ks_output, ks_group = (
+            f"{source}.kstreams",
+            f"{prefix}.kstreams.metrics",
+            f"{prefix}-kstreams",
+        )
+        _create_topics(bootstrap, [ks_source, ks_output])
+        engines.append(
+            Engine(
+                "kafkastreams",
+                [
+                    "java",
+                    "-jar",
+                    str(KSTREAMS_JAR),
+                    "--bootstrap",
+                    bootstrap,
+                    "--input",
+                    ks_source,
+                    "--output",
+                    ks_output,
+                    "--group",
+                    ks_group,
+                    "--state-dir",
+                    str(tmp / "kstreams-state"),
+                    "--grace-ms",
+                    str(args.kstreams_grace_ms),
+                ],
+                [ks_group],
+                ks_output,
+                args.kstreams_grace_ms,
+                ks_source,
             )
         )
     # Quix Streams runs first: the live tail of the first engine stays in the topic, and
@@ -316,6 +365,9 @@ def run_all(args: argparse.Namespace, bootstrap: str, prefix: str, tmp: Path) ->
     baselines = {e.name: idle_rss(e, offsets, tmp) for e in engines}
     base_ms = int(time.time() * 1000) - 4 * HOUR_MS
     backlog = feed.prepare(bootstrap, source, args.events, args.views, args.seed, base_ms)
+    for engine in engines:
+        if engine.source != source:  # the same events again (the generator is seeded)
+            feed.prepare(bootstrap, engine.source, args.events, args.views, args.seed, base_ms)
     print(
         f"prepared {backlog.count:,} events ({backlog.bytes / backlog.count:.0f} B of JSON each)"
         f" in {backlog.seconds:.1f} s: {backlog.count / backlog.seconds:,.0f} events/s;"
@@ -326,26 +378,30 @@ def run_all(args: argparse.Namespace, bootstrap: str, prefix: str, tmp: Path) ->
     for i, engine in enumerate(engines):
         seconds = args.tail_seconds + engine.grace_ms / 1000  # windows must close in the tail
         tail = (seconds, args.views, (i + 1) * 10_000_000)
-        run, _ = measure(engine, offsets, tmp, source, bootstrap, tail, baselines[engine.name])
+        run, _ = measure(
+            engine, offsets, tmp, engine.source, bootstrap, tail, baselines[engine.name]
+        )
         runs[engine.name] = run
         load.append(os.getloadavg()[0])
         print(
             f"{engine.name}: {run.events:,} events in {run.seconds:.1f} s = {run.rate:,.0f}/s,"
             f" {run.cpu_s / run.seconds:.2f} cores; load average {load[-1]:.1f}"
         )
-    compared = compare.outputs(
-        bootstrap,
-        {e.name: e.output for e in reversed(engines)},
-        backlog.first_ts,
-        backlog.last_ts - 20_000,
-    )
-    compared.show("over the backlog")
+    for peer in [e for e in engines if e is not playpipe]:
+        compared = compare.outputs(
+            bootstrap,
+            {playpipe.name: playpipe.output, peer.name: peer.output},
+            backlog.first_ts,
+            backlog.last_ts - 20_000,
+        )
+        compared.show(f"playpipe and {peer.name} over the backlog")
     checked = compare.against_reference(
         bootstrap, source, playpipe.output, backlog.first_ts, backlog.last_ts - 20_000
     )
     checked.show("playpipe over the backlog against the same job in event-time order, no Kafka")
-    if "quixstreams" in runs:
-        print(f"quixstreams late pieces dropped: {_late(runs['quixstreams'].log)}")
+    for name in ("quixstreams", "kafkastreams"):
+        if name in runs:
+            print(f"{name} late pieces dropped: {_late(runs[name].log)}")
     state = _state_bytes(args.views, args.seed)
     _table(runs, backlog.open_views, state, engines)
     print(f"load average during the run: {min(load):.1f}-{max(load):.1f}")
@@ -382,11 +438,22 @@ def _table(runs: dict[str, Run], views: int, state: float, engines: list[Engine]
             f" {growth / 1024:>7.1f}KB {_pct(r.lags, 50):>7.2f}s {_pct(r.lags, 99):>7.2f}s"
             f" {len(r.lags):>5} {_pct(r.lag_from_end, 50):>7.2f}s/{_pct(r.lag_from_end, 99):.2f}s"
         )
-    if "quixstreams" in runs:
-        print(f"playpipe / quixstreams: {pp.rate / runs['quixstreams'].rate:.1f}x")
+    for name in ("quixstreams", "kafkastreams"):
+        if name in runs:
+            print(f"playpipe / {name}: {pp.rate / runs[name].rate:.1f}x")
     print(f"playpipe view state (tracemalloc, {views:,} open views): {state:,.0f} B per view")
     graces = ", ".join(f"{e.name} {e.grace_ms} ms" for e in engines)
     print(f"lag: from e + grace to the record's arrival (grace: {graces}); 'from end': from e")
+
+
+def _create_topics(bootstrap: str, names: list[str]) -> None:
+    """Topics shaped like ``<prefix>.events`` (Kafka Streams creates only its internal ones)."""
+    from confluent_kafka.admin import NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    topics = [NewTopic(n, 6, 1, config={"compression.type": "lz4"}) for n in names]
+    for future in admin.create_topics(topics, operation_timeout=30).values():
+        future.result()
 
 
 def _delete_topics(bootstrap: str, prefix: str) -> None:

@@ -2,9 +2,10 @@
 # The aggregation benchmarks.
 #   run.sh pure [args]   the pure aggregation path (sessions + windows), no Kafka: events/s
 #                        and bytes per open view (bench/aggregate/pure.py)
-#   run.sh kafka [args]  with Kafka, side by side with the same job in Quix Streams
-#                        (bench/aggregate/kafka.py; starts its own Kafka unless
-#                        --bootstrap-servers is given; installs the `bench` extra)
+#   run.sh kafka [args]  with Kafka, side by side with the same job in Quix Streams and
+#                        Kafka Streams (bench/aggregate/kafka.py; starts its own Kafka
+#                        unless --bootstrap-servers is given; installs the `bench` extra
+#                        and builds bench/aggregate/kstreams with Maven once)
 #   run.sh               both, with their defaults
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,6 +15,10 @@ mode=${1:-all}
 
 kafka() {
   "$PY" -c 'import quixstreams' 2>/dev/null || .venv/bin/pip install -q -e '.[bench]'
+  if [[ " $* " != *" --skip-kstreams "* && ! -f bench/aggregate/kstreams/target/qoe-kstreams.jar ]]; then
+    echo "building the Kafka Streams job (Maven, once)" >&2
+    mvn -B -q -f bench/aggregate/kstreams/pom.xml package
+  fi
   "$PY" -m bench.aggregate.kafka "$@"
 }
 
