@@ -166,13 +166,6 @@ def test_views_and_windows_equal_the_truth(
     assert len(truth) >= 2000
 
 
-# In `make soak` only. Every view record now equals the truth after both stages are
-# SIGKILLed and restarted (silence no longer counts while the standardizer is away, and an
-# ended view stays ended), but windows still differ: in one run 624 window fields did, the
-# first of them in the run's first minute of event time, with one extra concurrent viewer
-# and up to 10 s of extra rebuffering per 10 s window (some view's state counted although
-# the truth has none there). Takes 3-17 minutes.
-@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_kill_9_of_standardizer_and_aggregator_changes_nothing(
     kafka_bootstrap: str, unique_prefix: str, tmp_path: Path
