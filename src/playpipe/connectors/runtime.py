@@ -5,15 +5,15 @@ never holds back another.
 
 Delivery is pipelined: a due batch is prepared on the consumer's thread (``prepare``: CPU
 work such as encoding) and handed to a writer thread, which writes it (retries and dead
-letters included) while the consumer thread reads and prepares the next one. At most one
-batch is in flight: the next waits for it. A batch's offsets are committed only after the
-destination acknowledged it and its dead letters are in Kafka, and before the next batch
-is handed over. After a crash, at most the batch in flight was written without its commit,
-and reading again starts where it started (what the Parquet connector's file names rely
-on); destinations write idempotently where they can.
+letters included) and commits its offsets, while the consumer thread reads and prepares the
+next one. At most one batch is in flight: the next waits for it. So offsets are committed
+only after the destination acknowledged their batch and its dead letters are in Kafka, and
+before the next batch is written: after a crash, at most the batch in flight was written
+without its commit, and reading again starts where it started (what the Parquet connector's
+file names rely on); destinations write idempotently where they can.
 
-Revoked partitions wait for the batch in flight (up to ``REVOKE_WAIT_S``) and its commit, so
-their next owner does not write them again beside us.
+A revocation waits for the batch in flight (up to ``REVOKE_WAIT_S``) and its commit, so the
+partitions' next owner does not write the same records beside ours.
 
 While the consumer thread waits for the writer longer than a moment (retry backoff,
 backpressure), the assigned partitions are paused and the consumer keeps polling, so the
@@ -57,10 +57,10 @@ Offsets = dict[tuple[str, int], int]
 
 @dataclass
 class InFlight:
-    """A batch handed to the writer thread and the offsets its delivery makes safe."""
+    """A batch handed to the writer thread: its delivery and commit, and its partitions."""
 
     future: Future[None]
-    offsets: Offsets
+    partitions: set[tuple[str, int]]
 
 
 def decode(message: Message | bytes) -> dict[str, Any]:
@@ -139,11 +139,8 @@ class Runtime:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gone = {(p.topic, p.partition) for p in partitions}
         flight = self.in_flight
-        if flight is not None and gone & flight.offsets.keys():
-            wait([flight.future], timeout=REVOKE_WAIT_S)
-        if flight is not None and flight.future.done() and flight.future.exception() is None:
-            self.in_flight = None  # delivered: commit it while the partitions are still ours
-            self._commit(flight.offsets)
+        if flight is not None and gone & flight.partitions:
+            wait([flight.future], timeout=REVOKE_WAIT_S)  # committed while they are ours
         self.batcher.forget(gone)
         self.held = [m for m in self.held if (m.topic(), m.partition()) not in gone]
         self.assigned -= gone
@@ -177,7 +174,7 @@ class Runtime:
             hook()
         flight = self.in_flight
         if flight is not None and flight.future.done():
-            self._commit(self._settle())
+            self._settle()
         since = None
         if self.held:
             messages, self.held = self.held, []
@@ -200,13 +197,12 @@ class Runtime:
         """Deliver the open batch, wait for it and its dead letters, commit everything read."""
         if self.batcher.records:
             self._hand_over()
-        offsets = self._settle()
-        offsets.update(self.batcher.take_read())
-        self._commit(offsets)
+        self._settle()
+        self._commit(self.batcher.take_read())
 
     def _hand_over(self) -> None:
         """Prepare the open batch here, then give it to the writer once the previous one is
-        delivered (committing that one)."""
+        delivered and committed."""
         batch = self.batcher.take()
         offsets = self.batcher.take_read()
         try:
@@ -214,23 +210,25 @@ class Runtime:
         except Exception:  # write does the work again and its errors go through delivery
             log.error("prepare.unexpected", connector=self.connector.name, exc=True)
             prepared = None
-        self._commit(self._settle())
-        future = self.writer.submit(self.delivery.deliver, batch, prepared)
-        self.in_flight = InFlight(future, offsets)
+        self._settle()
+        future = self.writer.submit(self._deliver, batch, prepared, offsets)
+        self.in_flight = InFlight(future, set(offsets))
 
-    def _settle(self) -> Offsets:
-        """Wait for the batch in flight; its offsets, now safe to commit (none if there is
-        no batch in flight). Raises what the delivery raised (``Stopping``)."""
+    def _deliver(self, batch: list[Record], prepared: object, offsets: Offsets) -> None:
+        """The writer's job: deliver the batch, then commit what it makes safe."""
+        self.delivery.deliver(batch, prepared)
+        self._commit(offsets)
+
+    def _settle(self) -> None:
+        """Wait until the batch in flight, if any, is delivered and committed; raises what
+        its delivery raised (``Stopping``)."""
         flight = self.in_flight
         if flight is None:
-            return {}
+            return
         if not wait([flight.future], timeout=PATIENCE_S).done:
-            self._wait_polling(flight.future)  # a revocation meanwhile may commit it
-        flight.future.result()
-        if self.in_flight is not flight:
-            return {}
+            self._wait_polling(flight.future)
         self.in_flight = None
-        return flight.offsets
+        flight.future.result()
 
     def _take_all(self, messages: list[Message], since: float | None = None) -> None:
         """Decode, transform and batch messages; the hot loop, kept flat on purpose."""
@@ -307,7 +305,8 @@ class Runtime:
 
     def _commit(self, read: Offsets) -> None:
         """Commit ``read`` (next offsets after delivered or dropped records) once the dead
-        letters are in Kafka."""
+        letters are in Kafka; from the writer thread, or from the consumer's when nothing is
+        in flight (librdkafka's commit may be called from any thread)."""
         if not read:
             return
         self.dead_letters.flush()
