@@ -115,6 +115,8 @@ class Runtime:
         self.in_flight: InFlight | None = None
         self._read_end: float | None = None
         self.assigned: set[tuple[str, int]] = set()
+        self.uncommitted: Offsets = {}
+        self.revocations = 0
         self.held: list[Message] = []
         self.waiting = False
         self.on_round: list[Any] = []
@@ -138,9 +140,14 @@ class Runtime:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gone = {(p.topic, p.partition) for p in partitions}
+        self.revocations += 1
         flight = self.in_flight
         if flight is not None and gone & flight.partitions:
             wait([flight.future], timeout=REVOKE_WAIT_S)  # committed while they are ours
+        if gone & self.uncommitted.keys() and (flight is None or flight.future.done()):
+            self._commit({})  # what failed to commit during the rebalance, while still ours
+        for tp in gone:
+            self.uncommitted.pop(tp, None)
         self.batcher.forget(gone)
         self.held = [m for m in self.held if (m.topic(), m.partition()) not in gone]
         self.assigned -= gone
@@ -210,7 +217,16 @@ class Runtime:
         except Exception:  # write does the work again and its errors go through delivery
             log.error("prepare.unexpected", connector=self.connector.name, exc=True)
             prepared = None
+        revocations = self.revocations
         self._settle()
+        if self.revocations != revocations:  # while waiting: what is no longer ours goes
+            kept = [r for r in batch if (r.topic, r.partition) in self.assigned]
+            if len(kept) != len(batch):
+                batch, prepared = kept, None
+            offsets = {tp: o for tp, o in offsets.items() if tp in self.assigned}
+            if not batch:
+                self._commit(offsets)
+                return
         future = self.writer.submit(self._deliver, batch, prepared, offsets)
         self.in_flight = InFlight(future, set(offsets))
 
@@ -305,19 +321,29 @@ class Runtime:
 
     def _commit(self, read: Offsets) -> None:
         """Commit ``read`` (next offsets after delivered or dropped records) once the dead
-        letters are in Kafka; from the writer thread, or from the consumer's when nothing is
-        in flight (librdkafka's commit may be called from any thread)."""
-        if not read:
+        letters are in Kafka, with any earlier offsets whose commit failed; from the writer
+        thread, or from the consumer's when nothing is in flight (never both at once;
+        librdkafka's commit may be called from any thread)."""
+        unsent = self.uncommitted
+        unsent.update(read)
+        if not unsent:
             return
         self.dead_letters.flush()
-        offsets = [TopicPartition(t, p, o) for (t, p), o in read.items() if (t, p) in self.assigned]
+        offsets = [
+            TopicPartition(t, p, o) for (t, p), o in unsent.items() if (t, p) in self.assigned
+        ]
         if not offsets:
             return
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
+            # During a rebalance (a new generation) a commit fails: it is sent again with the
+            # next one, or when the partition is revoked, or at shutdown.
             if exc.args[0].code() != KafkaError._NO_OFFSET:
                 log.warning("commit.failed", connector=self.connector.name, error=str(exc))
+                return
+        for tp in offsets:
+            unsent.pop((tp.topic, tp.partition), None)
 
     # -- waiting without leaving the group -------------------------------------------------
     def _sleep(self, seconds: float) -> None:
