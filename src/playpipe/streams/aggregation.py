@@ -23,12 +23,12 @@ from collections.abc import Iterable
 
 import msgspec
 
-from playpipe.dictionary import Event
 from playpipe.streams.aggsettings import AggregationSettings
 from playpipe.streams.dims import intern
 from playpipe.streams.records import DimValue, Emitted, WindowResult
 from playpipe.streams.rollup import Acc
 from playpipe.streams.sessionizer import Sessionizer
+from playpipe.streams.slim import AnyEvent
 from playpipe.streams.viewstate import View
 from playpipe.streams.windows import Window, WindowStore
 
@@ -87,14 +87,14 @@ class Aggregation:
         """The highest watermark passed to :meth:`advance` (restored with the windows)."""
         return self._watermark
 
-    def add(self, event: Event) -> None:
+    def add(self, event: AnyEvent) -> None:
         """Take one event (any view, any order); it is processed by a later :meth:`advance`.
 
         An event without ``event_ts`` gets its ``client_ts`` as event time.
         """
         self._sessions.add(event)
 
-    def add_many(self, events: Iterable[Event]) -> None:
+    def add_many(self, events: Iterable[AnyEvent]) -> None:
         """:meth:`add` each event."""
         add = self._sessions.add
         for event in events:
@@ -146,6 +146,8 @@ class Aggregation:
         """
         view = self._sessions.views[view_id]
         bits = view.seq_bits
+        if not bits:  # the common case (seqs in order): no copy of the view
+            return _encoder.encode((view, b""))
         raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
         return _encoder.encode((msgspec.structs.replace(view, seq_bits=0), raw))
 

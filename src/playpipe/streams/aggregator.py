@@ -26,16 +26,16 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from playpipe import telemetry
 from playpipe.config import Config
-from playpipe.dictionary import ValidationError, decode_event
 from playpipe.kafka.topics import topic_name
 from playpipe.log import get_logger
-from playpipe.streams import changelog
+from playpipe.streams import changelog, slim
 from playpipe.streams.aggregation import Aggregation
 from playpipe.streams.aggsettings import AggregationSettings
 from playpipe.streams.partials import encoder as partial_encoder
 from playpipe.streams.partials import partials_of
 from playpipe.streams.records import Emitted
 from playpipe.streams.runner import Output
+from playpipe.streams.slim import AnyEvent
 from playpipe.streams.standardizer import standardizer_group
 from playpipe.streams.upstream import KafkaProbe, UpstreamClock
 
@@ -111,30 +111,40 @@ class Aggregator:
         now = time.monotonic()
         checkpoints = self._checkpoint(now)
         self._settled = False
-        touched: set[int] = set()
+        # Events are decoded slim (playpipe.streams.slim: the standardizer validated them)
+        # and handed over per partition: a view lives on one, so only the order within a
+        # partition matters.
+        batches: dict[int, list[AnyEvent]] = {}
+        last: dict[int, int] = {}
+        decode = slim.decode
+        bad = 0
         for message in messages:
-            part = self.parts.get(message.partition())
-            if part is None:  # not ours any more (revoked during this round)
-                continue
-            part.next_offset = message.offset() + 1
-            value = message.value()
+            partition = message.partition()
+            batch = batches.get(partition)
+            if batch is None:
+                if partition not in self.parts:  # not ours any more (revoked this round)
+                    continue
+                batch = batches[partition] = []
+            last[partition] = message.offset()
             try:
-                event = decode_event(value) if value is not None else None
-            except (ValidationError, ValueError):
-                event = None
-            if event is None:
-                telemetry.errors.labels(STAGE, "decode").inc()
+                batch.append(decode(message.value()))
+            except (ValueError, TypeError):  # not an event, or a tombstone (None)
+                bad += 1
+        if bad:
+            telemetry.errors.labels(STAGE, "decode").inc(bad)
+        outputs = checkpoints
+        for partition in sorted(batches):
+            part = self.parts[partition]
+            part.next_offset = last[partition] + 1
+            events = batches[partition]
+            if not events:
                 continue
-            part.agg.add(event)
-            ts = event.event_ts if event.event_ts is not None else event.client_ts
+            part.agg.add_many(events)
+            ts = max(e.event_ts if e.event_ts is not None else e.client_ts for e in events)
             if ts > part.max_ts:
                 part.max_ts = ts
             part.last_event_wall = now
             part.idle_base_ts = None
-            touched.add(message.partition())
-        outputs = checkpoints
-        for partition in sorted(touched):
-            part = self.parts[partition]
             outputs += self._emit(part.agg.advance(part.max_ts), part.agg, partition)
         return outputs
 
@@ -236,8 +246,9 @@ def run_aggregator(
     import threading
 
     from playpipe.streams.merger import WindowMerger
-    from playpipe.streams.runner import StreamRunner
+    from playpipe.streams.runner import StreamRunner, tune_gc
 
+    tune_gc()
     aggregator = Aggregator(config, settings, idle_speed=idle_speed)
     merger = WindowMerger(config, settings)
     prefix = config.topics.prefix

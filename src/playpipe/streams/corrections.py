@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import copy
 
-from playpipe.dictionary import Event
 from playpipe.streams import timeline as tl
 from playpipe.streams.dims import fill_dims
+from playpipe.streams.slim import AnyEvent
 from playpipe.streams.transitions import apply
 from playpipe.streams.viewstate import Entry, View, bitrate_bps, compact, pack, unpack
 
@@ -49,7 +49,7 @@ class Corrector:
         """The fold of a view that has seen nothing yet."""
         return tl.Fold(pres=list(self._pres0))
 
-    def late_batch(self, v: View, batch: list[Event], swept_to: int) -> int:
+    def late_batch(self, v: View, batch: list[AnyEvent], swept_to: int) -> int:
         """Insert events that precede processed ones, then re-derive the view.
 
         Returns how many events were older than the view's checkpoint (only counted).
@@ -86,7 +86,7 @@ class Corrector:
         """Withdraw the view's contributions since its checkpoint and fold again with
         ``adds`` inserted; a still open view then extends its state to ``extend_to``."""
         sink = self._sink
-        entries = unpack(v.retained)
+        entries = unpack(v)
         old = v.fold
         scratch = self._base(v)
         # Withdraw with the inputs the old fold used: an implicit intent started at its origin.
@@ -101,13 +101,13 @@ class Corrector:
         f = self._base(v)
         self._run(v, f, entries, 1)
         v.fold = f
-        v.retained = pack(entries)
+        pack(v, entries)
         if not f.closed and f.state != tl.IDLE and f.state != tl.ENDED:
             tl.flush(v, f, extend_to, sink, 1)
 
     def checkpoint(self, v: View, horizon: int) -> None:
         """Fold timeline entries older than ``horizon`` into the checkpoint."""
-        entries = unpack(v.retained)
+        entries = unpack(v)
         cut = next((i for i, e in enumerate(entries) if e[0] >= horizon), len(entries))
         if cut == 0:
             return
@@ -115,7 +115,7 @@ class Corrector:
         self._run(v, cp, entries[:cut], 0)
         v.cp = cp
         v.cp_ts, v.cp_seq = entries[cut - 1][0], entries[cut - 1][1]
-        v.retained = pack(entries[cut:])
+        pack(v, entries[cut:])
         if v.extras:
             key = (v.cp_ts, v.cp_seq)
             v.extras = [x for x in v.extras if (x[0], x[1]) > key] or None

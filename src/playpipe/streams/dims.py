@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from playpipe.dictionary import Event
 from playpipe.streams.aggsettings import DIMENSIONS
 from playpipe.streams.records import DimValue
+from playpipe.streams.slim import AnyEvent
 
 if TYPE_CHECKING:
     from playpipe.streams.viewstate import View
@@ -33,7 +33,7 @@ def intern(value: str | None) -> str | None:
     return _INTERNED.setdefault(value, value)
 
 
-def fill_dims(v: View, e: Event, custom_keys: tuple[str, ...]) -> None:
+def fill_dims(v: View, e: AnyEvent, custom_keys: tuple[str, ...]) -> None:
     """Fill the view's still unknown dimensions from ``e`` (never overwrites a value)."""
     d = v.dims
     m = v.missing
@@ -67,7 +67,7 @@ _GROUPS: Final = (
 )
 
 
-def would_fill(v: View, e: Event, custom_keys: tuple[str, ...]) -> bool:
+def would_fill(v: View, e: AnyEvent, custom_keys: tuple[str, ...]) -> bool:
     """Whether ``e`` carries a value of a dimension the view does not know yet."""
     d = v.dims
     m = v.missing
@@ -85,7 +85,7 @@ def would_fill(v: View, e: Event, custom_keys: tuple[str, ...]) -> bool:
     return False
 
 
-def _fill_rest(v: View, e: Event, custom_keys: tuple[str, ...], m: int) -> int:
+def _fill_rest(v: View, e: AnyEvent, custom_keys: tuple[str, ...], m: int) -> int:
     d = v.dims
     if m & _GEO and e.geo is not None:
         d[7] = d[7] if d[7] is not None else e.geo.country

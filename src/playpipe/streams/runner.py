@@ -13,6 +13,7 @@ idempotent keys is the one guarantee we state and test.
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 import time
@@ -72,6 +73,16 @@ class Stage(Protocol):
         ...
 
 
+def tune_gc() -> None:
+    """Collect garbage rarely. A stage allocates millions of short-lived acyclic objects
+    (messages, decoded events, outputs) while it holds a large, long-lived state (open views,
+    windows, partials); at the default thresholds the collector re-scans that state so often
+    that it took about a tenth of the aggregator's CPU. Objects made at start-up are frozen
+    out of the scans. Cycles are still collected, later."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
+
+
 class StreamRunner:
     """Runs one stage in one consumer group until ``stop`` is set (or SIGTERM/SIGINT)."""
 
@@ -97,6 +108,7 @@ class StreamRunner:
         )
         self._failed: list[tuple[Output, KafkaError]] = []
         self._sent = telemetry.sent_events
+        self._sent_to: dict[str, Any] = {}
         self._received = telemetry.received_events.labels(stage.name)
         self._last_commit = 0.0
         stage.bind(self.consumer)
@@ -178,9 +190,13 @@ class StreamRunner:
                     self.producer.poll(0.05)
 
     def _delivery(self, output: Output) -> Any:
+        sent = self._sent_to.get(output.topic)
+        if sent is None:  # a labelled child per topic, looked up once
+            sent = self._sent_to[output.topic] = self._sent.labels(self.stage.name, output.topic)
+
         def report(err: KafkaError | None, msg: Message) -> None:
             if err is None:
-                self._sent.labels(self.stage.name, output.topic).inc()
+                sent.inc()
             else:
                 self._failed.append((output, err))
 

@@ -37,16 +37,17 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Final
 
-from playpipe.dictionary import Event
 from playpipe.streams import timeline as tl
 from playpipe.streams.aggsettings import AggregationSettings
 from playpipe.streams.corrections import DIM_LOOKUPS, Corrector, keep_extra, set_view_start
 from playpipe.streams.dims import fill_dims, would_fill
 from playpipe.streams.records import ViewRecord
 from playpipe.streams.schedule import Buckets
+from playpipe.streams.slim import AnyEvent
 from playpipe.streams.transitions import apply
 from playpipe.streams.viewstate import (
     CODES,
+    NARROW,
     View,
     bitrate_bps,
     build_record,
@@ -54,13 +55,15 @@ from playpipe.streams.viewstate import (
     is_twin,
     mark_seen,
     pack_one,
+    retained_count,
 )
 
 __all__ = ["Sessionizer"]
 
 DUE_TICK: Final = 100
 TIMEOUT_TICK: Final = 1000
-RETAIN_BYTES: Final = 32 * 25
+RETAIN: Final = 32
+"""Timeline entries a view keeps beyond ``late_grace_ms`` before folding older ones."""
 _ORDER = attrgetter("event_ts", "seq")
 
 
@@ -95,7 +98,7 @@ class Sessionizer:
 
     # -- arrival -------------------------------------------------------------------------
 
-    def add(self, e: Event) -> None:
+    def add(self, e: AnyEvent) -> None:
         """Buffer one event of any view; duplicates are dropped here."""
         ts = e.event_ts
         if ts is None:
@@ -160,7 +163,9 @@ class Sessionizer:
         self.changed.add(vid)
 
     def _open(self, vid: str, ts: int) -> View:
-        v = View(vid, ts, [None] * self._n_dims, self._fixer.new_fold(), origin=ts)
+        v = View(
+            vid, ts, [None] * self._n_dims, self._fixer.new_fold(), origin=ts, entry_size=NARROW
+        )
         self.views[vid] = v
         self._arm_timeout(v, ts + self._timeout)
         return v
@@ -221,7 +226,7 @@ class Sessionizer:
         if batch:
             self._process(v, batch)
 
-    def _process(self, v: View, batch: list[Event]) -> None:
+    def _process(self, v: View, batch: list[AnyEvent]) -> None:
         gap = self._gap(v, batch)
         if gap < len(batch):
             # The view fell silent for view_timeout before batch[gap]: it timed out there,
@@ -242,10 +247,10 @@ class Sessionizer:
             self._process_in_order(v, f, batch)
         if v.fold.closed:
             self._close(v)
-        elif len(v.retained) > RETAIN_BYTES:
+        elif retained_count(v) > RETAIN:
             self._fixer.checkpoint(v, self.frontier - self._late_grace)
 
-    def _process_in_order(self, v: View, f: tl.Fold, batch: list[Event]) -> None:
+    def _process_in_order(self, v: View, f: tl.Fold, batch: list[AnyEvent]) -> None:
         sink = self._sink
         for e in batch:
             if f.closed:  # after view_end: like events of an ended view, late
@@ -275,7 +280,7 @@ class Sessionizer:
                     if br < 0 or br == f.bitrate:
                         continue
                     code = tl.BITRATE
-            v.retained += pack_one(ts, seq, code, br)
+            pack_one(v, ts, seq, code, br)
             if extra is not None:
                 keep_extra(v, ts, seq, extra)
             apply(v, f, code, ts, br, extra, sink, 1)
@@ -318,7 +323,7 @@ class Sessionizer:
         for (key, s, a, end, bitrate), folds in groups.items():
             sink.interval_many(key, folds, s, a, end, bitrate)
 
-    def _gap(self, v: View, batch: list[Event]) -> int:
+    def _gap(self, v: View, batch: list[AnyEvent]) -> int:
         """Index of the first event that comes view_timeout after every earlier one."""
         prev = max(v.last_ts, v.first_ts)
         timeout = self._timeout
@@ -364,7 +369,7 @@ class Sessionizer:
         self.ended.append(v.view_id)
         self._records.append(record)
 
-    def _late_after_end(self, vid: str, events: list[Event]) -> None:
+    def _late_after_end(self, vid: str, events: list[AnyEvent]) -> None:
         """Count events of ended view ``vid`` late; each keeps the id ended a while longer."""
         until = self.closed[vid]
         for e in events:

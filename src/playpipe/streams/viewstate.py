@@ -12,7 +12,6 @@ from playpipe.dictionary import (
     AdBreakStartEvent,
     EndedEvent,
     ErrorEvent,
-    Event,
     FirstFrameEvent,
     PausedEvent,
     PlayingEvent,
@@ -30,6 +29,7 @@ from playpipe.streams import timeline as tl
 from playpipe.streams.aggsettings import DIMENSIONS
 from playpipe.streams.dims import ALL_MISSING
 from playpipe.streams.records import DimValue, FatalError, ViewRecord
+from playpipe.streams.slim import AnyEvent, SlimViewEnd, twin
 
 __all__ = [
     "CODES",
@@ -40,6 +40,8 @@ __all__ = [
     "is_twin",
     "mark_seen",
     "pack",
+    "pack_one",
+    "retained_count",
     "unpack",
 ]
 
@@ -61,11 +63,17 @@ CODES: Final[dict[type, int]] = {
     ViewStartEvent: tl.VIEW_START,
 }
 """Event class → timeline code; classes not listed are ``OTHER`` (errors are checked)."""
+CODES.update({twin(cls): code for cls, code in list(CODES.items())})
 
 Entry = tuple[int, int, int, int]
 """A retained timeline event: (event_ts, seq, code, bitrate bit/s or -1)."""
 
-_ENTRY: Final = struct.Struct("<qqbq")
+_WIDE: Final = struct.Struct("<qqbq")
+"""An entry of any values a checkpoint can hold (25 bytes)."""
+_NARROW: Final = struct.Struct("<qIbi")
+"""An entry whose seq is below 2**32 and bitrate below 2**31 bit/s (17 bytes): every real one."""
+NARROW: Final = _NARROW.size
+_FORMATS: Final = {_WIDE.size: _WIDE, _NARROW.size: _NARROW}
 
 
 class View(msgspec.Struct, array_like=True, gc=False):
@@ -100,13 +108,16 @@ class View(msgspec.Struct, array_like=True, gc=False):
     cp_ts: int = -1
     cp_seq: int = -1
     retained: bytes = b""
-    """Timeline entries folded since the checkpoint, packed (25 bytes each)."""
+    """Timeline entries folded since the checkpoint, packed (``entry_size`` bytes each)."""
     extras: list[tuple[int, int, tl.Extra]] | None = None
-    pending: list[Event] | None = None
+    pending: list[AnyEvent] | None = None
     """Events received but not yet processed, in arrival order."""
     due: int = -1
     sched: int = -1
     tsched: int = -1
+    entry_size: int = _WIDE.size
+    """Bytes per retained entry: ``NARROW`` until a value does not fit (checkpoints of
+    earlier versions, without this field, hold wide entries)."""
 
 
 def mark_seen(v: View, off: int) -> None:
@@ -124,36 +135,68 @@ def mark_seen(v: View, off: int) -> None:
     v.seq_bits = bits
 
 
-def is_twin(v: View, e: Event) -> bool:
+def is_twin(v: View, e: AnyEvent) -> bool:
     """Whether ``e`` reuses a buffered event's seq with another event id (not a copy)."""
     others = [p for p in v.pending or () if p.seq == e.seq]
     return bool(others) and all(p.event_id != e.event_id for p in others)
 
 
-def pack(entries: list[Entry]) -> bytes:
-    """Pack timeline entries (exact size: a view keeps few, appending copies them)."""
-    return b"".join(_ENTRY.pack(*entry) for entry in entries)
+def _fits(seq: int, br: int) -> bool:
+    return 0 <= seq < 4_294_967_296 and br < 2_147_483_648
 
 
-def pack_one(ts: int, seq: int, code: int, br: int) -> bytes:
-    """One packed entry."""
-    return _ENTRY.pack(ts, seq, code, br)
+def pack(v: View, entries: list[Entry]) -> None:
+    """Replace the view's retained entries (exact size: a view keeps few, appending copies)."""
+    if v.entry_size == NARROW and all(_fits(e[1], e[3]) for e in entries):
+        v.retained = b"".join(_NARROW.pack(*entry) for entry in entries)
+    else:
+        v.retained = b"".join(_WIDE.pack(*entry) for entry in entries)
+        v.entry_size = _WIDE.size
 
 
-def unpack(buf: bytes) -> list[Entry]:
-    """The entries of a packed buffer."""
-    return list(_ENTRY.iter_unpack(buf))
+def pack_one(v: View, ts: int, seq: int, code: int, br: int) -> None:
+    """Append one entry to the view's retained entries."""
+    if v.entry_size == NARROW:
+        if _fits(seq, br):
+            v.retained += _NARROW.pack(ts, seq, code, br)
+            return
+        v.retained = b"".join(_WIDE.pack(*entry) for entry in unpack(v))  # widen them all
+        v.entry_size = _WIDE.size
+    v.retained += _WIDE.pack(ts, seq, code, br)
 
 
-def bitrate_bps(event: Event) -> int:
+def unpack(v: View) -> list[Entry]:
+    """The view's retained entries."""
+    return list(_FORMATS[v.entry_size].iter_unpack(v.retained))
+
+
+def retained_count(v: View) -> int:
+    """How many entries the view retains."""
+    return len(v.retained) // v.entry_size
+
+
+_BPS: dict[float, int] = {}
+"""kbps → bit/s of the bitrates seen: players use a few renditions, and views that share
+one int object (not one each) hold less memory; reset when it grows big."""
+
+
+def bitrate_bps(event: AnyEvent) -> int:
     """The event's ``fluxdata.bitrate_kbps`` in bit/s, or -1."""
     fx = event.fluxdata
-    if fx is None or fx.bitrate_kbps is None:
+    if fx is None:
         return -1
-    return int(fx.bitrate_kbps * 1000 + 0.5)
+    kbps = fx.bitrate_kbps
+    if kbps is None:
+        return -1
+    bps = _BPS.get(kbps)
+    if bps is None:
+        if len(_BPS) > 10_000:
+            _BPS.clear()
+        bps = _BPS[kbps] = int(kbps * 1000 + 0.5)
+    return bps
 
 
-def compact(event: Event) -> tuple[int, tl.Extra]:
+def compact(event: AnyEvent) -> tuple[int, tl.Extra]:
     """Timeline code and extra of an event; warnings are ``OTHER``."""
     code = CODES.get(type(event), tl.OTHER)
     if code == tl.FATAL_ERROR:
@@ -161,7 +204,7 @@ def compact(event: Event) -> tuple[int, tl.Extra]:
         if err is None or err.severity != "fatal":
             return tl.OTHER, None
         return code, (err.code, err.message, err.business)
-    if code == tl.VIEW_END and isinstance(event, ViewEndEvent):
+    if code == tl.VIEW_END and isinstance(event, ViewEndEvent | SlimViewEnd):
         return code, event.reason
     return code, None
 
