@@ -132,14 +132,15 @@ class WindowMerger:
         outputs = []
         for key in sorted(self._dirty):
             merged = self.windows[key]
-            for result in self._results(merged):
+            for result_key, result in self._results(merged):
                 topic = topic_name(self.config, f"metrics.{result.window}")
-                outputs.append(Output(topic, result.key().encode(), _json.encode(result)))
+                outputs.append(Output(topic, result_key.encode(), _json.encode(result)))
         self._dirty.clear()
         self._evict()
         return outputs
 
-    def _results(self, merged: _Merged) -> list[WindowResult]:
+    def _results(self, merged: _Merged) -> list[tuple[str, WindowResult]]:
+        """The results of every key whose merged value changed, with their keys."""
         parts = list(merged.parts.values())
         first = parts[0]
         names = first.fine_names
@@ -160,12 +161,15 @@ class WindowMerger:
                     first.window, first.size_ms, first.start_ms, dimensions, accs, None
                 )
                 assert result is not None
+                result_key = result.key()  # built once: a string per key and window
+                previous = merged.emitted.get(result_key)
+                if previous is not None:
+                    result.revision = previous.revision
+                    if result == previous:  # the same but for the revision
+                        continue
                 result.revision = revision
-                previous = merged.emitted.get(result.key())
-                if previous is not None and _same(previous, result):
-                    continue
-                merged.emitted[result.key()] = result
-                out.append(result)
+                merged.emitted[result_key] = result
+                out.append((result_key, result))
         return out
 
     def _evict(self) -> None:
@@ -228,7 +232,3 @@ class WindowMerger:
     def revoked(self, partitions: list[tuple[str, int]]) -> None:
         for tp in partitions:
             self._offsets.pop(tp, None)
-
-
-def _same(a: WindowResult, b: WindowResult) -> bool:
-    return msgspec.structs.replace(a, revision=0) == msgspec.structs.replace(b, revision=0)
