@@ -116,6 +116,7 @@ class ParquetConnector(Connector[ParquetSettings]):
 
     def write(self, batch: list[Record]) -> WriteResult | None:
         result = WriteResult()
+        folders: set[str] = set()
         for (folder, topic, partition), records in group(batch).items():
             table, failed = self._table(records)
             result.failed += failed
@@ -126,9 +127,15 @@ class ParquetConnector(Connector[ParquetSettings]):
             name = file_name(topic, partition, kept[0].offset, kept[-1].offset)
             prefix = f"{topic}-{partition}-{kept[0].offset}-"
             try:
-                self.store.publish(folder, name, self._encode(table), replaces=prefix)
+                self.store.publish(folder, name, self._encode(table), prefix, sync=False)
             except OSError as exc:
                 raise TransientError(f"cannot write {folder}/{name}: {exc}") from None
+            folders.add(folder)
+        for folder in folders:  # before the batch counts as written (and is committed)
+            try:
+                self.store.sync_folder(folder)
+            except OSError as exc:
+                raise TransientError(f"cannot sync {folder}: {exc}") from None
         return result
 
     def healthcheck(self) -> None:
