@@ -238,7 +238,12 @@ def main() -> None:
         help="allowed lateness of the Quix job: it must cover the view's heartbeat interval"
         " and how far apart in event time its input partitions are read while catching up",
     )
-    parser.add_argument("--quix-partition-fetch-bytes", type=int, default=16_384)
+    parser.add_argument(
+        "--quix-partition-fetch-bytes",
+        type=int,
+        default=16_384,
+        help="max.partition.fetch.bytes of the Quix Streams and Kafka Streams jobs",
+    )
     parser.add_argument("--skip-quix", action="store_true")
     parser.add_argument(
         "--kstreams-grace-ms",
@@ -345,6 +350,8 @@ def run_all(args: argparse.Namespace, bootstrap: str, prefix: str, tmp: Path) ->
                     str(tmp / "kstreams-state"),
                     "--grace-ms",
                     str(args.kstreams_grace_ms),
+                    "--partition-fetch-bytes",
+                    str(args.quix_partition_fetch_bytes),
                 ],
                 [ks_group],
                 ks_output,
