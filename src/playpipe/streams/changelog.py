@@ -13,9 +13,10 @@ partition to its end and keeps the last value of each key.
 
 from __future__ import annotations
 
+import time
 import uuid
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from playpipe import telemetry
 from playpipe.config import Config
@@ -93,6 +94,36 @@ def restore(
     return agg, int.from_bytes(offset_bytes, "big")
 
 
+def _bounds(consumer: Consumer, config: Config, tp: TopicPartition) -> tuple[int, int]:
+    """The partition's low and high offsets, asked again while Kafka's answer is transient:
+    right after the topic was created or while leadership moves, the broker answers
+    NOT_LEADER_FOR_PARTITION or UNKNOWN_TOPIC_OR_PART for a moment."""
+    deadline = time.monotonic() + max(config.kafka.timeout_s, 30.0)
+    attempt = 0
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=config.kafka.timeout_s)
+            return int(low), int(high)
+        except KafkaException as exc:
+            attempt += 1
+            error = exc.args[0] if exc.args else None
+            retriable = isinstance(error, KafkaError) and (
+                error.retriable()
+                or error.code()
+                in (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.UNKNOWN_TOPIC_OR_PART)
+            )
+            if not retriable or time.monotonic() > deadline:
+                raise
+            log.warning(
+                "restore.retry",
+                topic=tp.topic,
+                partition=tp.partition,
+                attempt=attempt,
+                error=str(exc),
+            )
+            time.sleep(min(2.0, 0.2 * attempt))
+
+
 def _read_partition(config: Config, topic: str, partition: int) -> dict[bytes, bytes]:
     consumer = Consumer(
         consumer_config(
@@ -101,8 +132,7 @@ def _read_partition(config: Config, topic: str, partition: int) -> dict[bytes, b
     )
     latest: dict[bytes, bytes] = {}
     try:
-        tp = TopicPartition(topic, partition)
-        low, high = consumer.get_watermark_offsets(tp, timeout=config.kafka.timeout_s)
+        low, high = _bounds(consumer, config, TopicPartition(topic, partition))
         if high <= low:
             return latest
         consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
