@@ -27,12 +27,12 @@ def test_not_leader_yet_is_asked_again() -> None:
     consumer = FlakyConsumer(
         [KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.UNKNOWN_TOPIC_OR_PART]
     )
-    assert _bounds(consumer, Config(), TopicPartition("t.aggregator.state", 0)) == (3, 17)  # type: ignore[arg-type]
+    assert _bounds(consumer, Config(), TopicPartition("t.aggregator.state", 0)) == (3, 17)
     assert consumer.calls == 3
 
 
 def test_a_lasting_error_is_raised() -> None:
     consumer = FlakyConsumer([KafkaError.TOPIC_AUTHORIZATION_FAILED])
     with pytest.raises(KafkaException):
-        _bounds(consumer, Config(), TopicPartition("t.aggregator.state", 0))  # type: ignore[arg-type]
+        _bounds(consumer, Config(), TopicPartition("t.aggregator.state", 0))
     assert consumer.calls == 1
