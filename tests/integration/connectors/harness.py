@@ -96,10 +96,22 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "co
 
 
 @contextmanager
-def running(config: Config, settings: ConnectorConfig) -> Iterator[Runtime]:
-    """Run a connector in a thread; stop it (delivering what it holds) on exit."""
+def running(
+    config: Config, settings: ConnectorConfig, on_revoke: Callable[[], None] | None = None
+) -> Iterator[Runtime]:
+    """Run a connector in a thread; stop it (delivering what it holds) on exit.
+
+    ``on_revoke`` is called first whenever the connector's partitions are revoked."""
     config.connectors = [*config.connectors, settings]
     runtime = build_runtime(config, settings)
+    if on_revoke is not None:
+        original = runtime._on_revoke
+
+        def announced(consumer: Any, partitions: Any) -> None:
+            on_revoke()
+            original(consumer, partitions)
+
+        runtime._on_revoke = announced  # type: ignore[method-assign]
     thread = threading.Thread(target=runtime.run, daemon=True)
     thread.start()
     try:

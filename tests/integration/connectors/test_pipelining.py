@@ -5,17 +5,12 @@ in the middle delivers every event once."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from playpipe.config import Config
-from playpipe.connectors.app import build_runtime, group_id
-from playpipe.connectors.runtime import Runtime
-from playpipe.connectors.settings import ConnectorConfig
+from playpipe.connectors.app import group_id
 from playpipe.kafka.settings import consumer_config
 from playpipe.kafka.topics import topic_name
 from tests.integration.connectors.harness import (
@@ -83,29 +78,6 @@ def test_offsets_wait_for_the_batch_in_flight(kafka_config: Config) -> None:
         receiver.stop()
 
 
-@contextmanager
-def started(config: Config, settings: ConnectorConfig, on_revoke: Any = None) -> Iterator[Runtime]:
-    """A connector in a thread, its revocations announced to ``on_revoke`` first."""
-    runtime = build_runtime(config, settings)
-    if on_revoke is not None:
-        original = runtime._on_revoke
-
-        def announced(consumer: Any, partitions: Any) -> None:
-            on_revoke()
-            original(consumer, partitions)
-
-        runtime._on_revoke = announced  # type: ignore[method-assign]
-    thread = threading.Thread(target=runtime.run, daemon=True)
-    thread.start()
-    try:
-        yield runtime
-    finally:
-        runtime.stop.set()
-        thread.join(60)
-        runtime.connector.close()
-        assert not thread.is_alive(), "the connector did not stop"
-
-
 def test_a_rebalance_while_a_batch_is_held_delivers_each_event_once(kafka_config: Config) -> None:
     create_topic(kafka_config, partitions=PARTITIONS)
     events = make_events(EVENTS, views=30)
@@ -115,9 +87,9 @@ def test_a_rebalance_while_a_batch_is_held_delivers_each_event_once(kafka_config
     revoking = threading.Event()
     try:
         settings = webhook("share", receiver.url, batch={"max_events": 100, "max_age_ms": 100})
-        with started(kafka_config, settings, on_revoke=revoking.set):
+        with running(kafka_config, settings, on_revoke=revoking.set):
             wait_for(handler.entered.is_set, what="the first batch at the destination")
-            with started(kafka_config, settings):
+            with running(kafka_config, settings):
                 # The second copy joins while the first holds a batch in flight and has the
                 # next one read: a revoked partition waits for the batch in flight and its
                 # commit, and leaves the next batch, so nobody delivers its records twice.
