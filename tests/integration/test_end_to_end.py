@@ -167,7 +167,7 @@ def test_views_and_windows_equal_the_truth(
 
 
 # In `make soak` only. Since partials are built from the windows an advance emitted (a
-# correction made final in the same advance was lost), this passed 4 runs in a row, but a
+# correction made final in the same advance was lost), this passed 3 runs in a row, but a
 # later run failed with 87 window fields different, all in one 10 s window, with 7 extra
 # concurrent viewers and their playing and rebuffering time (views counted after their
 # last event and not withdrawn): another path of the same kind is still to be found.
