@@ -77,7 +77,12 @@ class NodeStatus:
 
 
 def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # Like Kafka's own ids, never one that starts with "-": the storage tool would read it
+    # as an option ("argument --cluster-id: expected one argument").
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not found.startswith("-"):
+            return found
 
 
 def _port_open(port: int) -> bool:
