@@ -61,6 +61,17 @@ WINDOW_FIELDS = [
 ]
 
 
+COUNTED = (
+    "attempts",
+    "starts",
+    "playing_time_ms",
+    "rebuffering_time_ms",
+    "watch_time_ms",
+    "concurrent_viewers",
+)
+"""Fields that are not zero in a window that holds anything."""
+
+
 def same(a: Any, b: Any) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
@@ -99,26 +110,24 @@ def window_diffs(
         for key, value in records.items():
             pipeline[key.decode()] = value
     diffs = []
+    expected = set()
     for t in truth:
         key = window_key(t["window"], t["start_ms"], t["dimensions"], t["dims"])
+        expected.add(key)
         record = pipeline.get(key)
         if record is None:
-            if any(
-                t.get(f)
-                for f in (
-                    "attempts",
-                    "starts",
-                    "playing_time_ms",
-                    "rebuffering_time_ms",
-                    "watch_time_ms",
-                    "concurrent_viewers",
-                )
-            ):
+            if any(t.get(f) for f in COUNTED):
                 diffs.append(f"{key}: no window record")
             continue
         for name in WINDOW_FIELDS:
             if not same(t.get(name), record.get(name)):
                 diffs.append(f"{key} {name}: truth {t.get(name)!r} pipeline {record.get(name)!r}")
+    # A window the truth does not have may only hold nothing (e.g. a silent view counted
+    # there, then withdrawn when it timed out).
+    for key, record in sorted(pipeline.items()):
+        if key not in expected and any(record.get(f) for f in COUNTED):
+            counted = {f: record.get(f) for f in COUNTED if record.get(f)}
+            diffs.append(f"{key}: not in the truth, pipeline {counted}")
     return diffs
 
 

@@ -55,6 +55,8 @@ class _GlobalState(msgspec.Struct, array_like=True):
     windows: list[_WindowState]
     counters: tuple[int, int, int, int]
     counted: tuple[int, int, int, int]
+    published: list[tuple[int, int, int]] = msgspec.field(default_factory=list)
+    owed: list[tuple[int, int]] = msgspec.field(default_factory=list)
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -187,6 +189,8 @@ class Aggregation:
             ],
             counters=(s.duplicates, s.late, s.corrections, w.dropped),
             counted=self._counted,
+            published=[(si, ws, rev) for (si, ws), rev in sorted(w.published.items())],
+            owed=sorted(w.owed),
         )
         return _encoder.encode(state)
 
@@ -211,3 +215,10 @@ class Aggregation:
             w.windows[ws_state.size_index][ws_state.start] = win
         s.duplicates, s.late, s.corrections, w.dropped = state.counters
         self._counted = state.counted
+        w.published = {(si, ws): rev for si, ws, rev in state.published}
+        w.owed = {(si, ws) for si, ws in state.owed}
+
+    def owe(self, published: dict[tuple[str, int], int]) -> None:
+        """Windows an earlier run published after the restored checkpoint, with their
+        highest revisions: see ``WindowStore.owe``."""
+        self._windows.owe(published)

@@ -32,7 +32,7 @@ from playpipe.streams import changelog, slim
 from playpipe.streams.aggregation import Aggregation
 from playpipe.streams.aggsettings import AggregationSettings
 from playpipe.streams.partials import encoder as partial_encoder
-from playpipe.streams.partials import partials_of
+from playpipe.streams.partials import partials_of, published_since
 from playpipe.streams.records import Emitted
 from playpipe.streams.runner import Output
 from playpipe.streams.slim import AnyEvent
@@ -43,6 +43,11 @@ log = get_logger("aggregator")
 STAGE = "aggregator"
 _json = msgspec.json.Encoder()
 NEVER = -(2**62)
+READ_BACK_MARGIN_MS = 30_000
+"""Partials are read back from this long before a restored checkpoint was written."""
+READ_BACK_UNCHECKPOINTED_MS = 900_000
+"""…and over this long when a partition has no checkpoint yet (the merger's rewind)."""
+READ_BACK_ATTEMPTS = 5
 
 
 @dataclass
@@ -214,9 +219,20 @@ class Aggregator:
 
     def assigned(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
         seeks = {}
+        since_ms: int | None = None
         for topic, partition in partitions:
             began = time.monotonic()
-            agg, offset = changelog.restore(self.config, self.settings, self.state_topic, partition)
+            agg, offset, stamp = changelog.restore(
+                self.config, self.settings, self.state_topic, partition
+            )
+            # Read back from a little before the oldest checkpoint (the timestamps of the
+            # checkpoint and of later partials come from one clock, the earlier run's), or
+            # over the merger's rewind if a partition has none yet.
+            if stamp is None:
+                start = int(time.time() * 1000) - READ_BACK_UNCHECKPOINTED_MS
+            else:
+                start = stamp - READ_BACK_MARGIN_MS
+            since_ms = start if since_ms is None else min(since_ms, start)
             part = _Partition(agg, max_ts=agg.watermark_ms, last_event_wall=time.monotonic())
             if offset is not None:
                 part.next_offset = part.checkpointed = offset
@@ -229,7 +245,37 @@ class Aggregator:
                 offset=offset if offset is not None else "committed",
                 took_s=round(time.monotonic() - began, 2),
             )
+        if since_ms is not None:
+            self._read_back(since_ms, {partition for _, partition in partitions})
         return seeks
+
+    def _read_back(self, since_ms: int, sources: set[int]) -> None:
+        """What an earlier run of these partitions published after their checkpoints: those
+        windows are published again, above the revisions it reached (``WindowStore.owe``)."""
+        began = time.monotonic()
+        for attempt in range(1, READ_BACK_ATTEMPTS + 1):
+            try:
+                found = published_since(self.config, self.partials_topic, since_ms, sources)
+                break
+            except KafkaException as exc:  # e.g. leadership still moving on a new topic
+                if attempt < READ_BACK_ATTEMPTS:
+                    log.warning("partials.read_back_retry", attempt=attempt, error=str(exc))
+                    time.sleep(0.5 * attempt)
+                    continue
+                # Without it, a window the crashed run published after its checkpoint can
+                # keep a value this run would have corrected: say so, and carry on.
+                telemetry.errors.labels(STAGE, "read_back").inc()
+                log.error("partials.read_back_failed", error=str(exc))
+                return
+        for source, windows in sorted(found.items()):
+            part = self.parts.get(source)
+            if part is not None and windows:
+                part.agg.owe(windows)
+        log.info(
+            "partials.read_back",
+            windows=sum(len(w) for w in found.values()),
+            took_s=round(time.monotonic() - began, 2),
+        )
 
     def revoked(self, partitions: list[tuple[str, int]]) -> None:
         for _, partition in partitions:

@@ -78,9 +78,19 @@ def _describe(value: object) -> str:
 
 def restore(
     config: Config, settings: AggregationSettings, topic: str, partition: int
+) -> tuple[Aggregation, int | None, int | None]:
+    """The aggregation saved in changelog ``partition``, the offset to resume from and when
+    that checkpoint was written (ms since the epoch, Kafka's timestamp)."""
+    stamps: dict[bytes, int] = {}
+    agg, offset = rebuild(settings, _read_partition(config, topic, partition, stamps))
+    return agg, offset, stamps.get(OFFSET_KEY) if offset is not None else None
+
+
+def rebuild(
+    settings: AggregationSettings, latest: dict[bytes, bytes]
 ) -> tuple[Aggregation, int | None]:
-    """The aggregation saved in changelog ``partition`` and the offset to resume from."""
-    latest = _read_partition(config, topic, partition)
+    """The aggregation a changelog partition's last values describe, and its offset."""
+    latest = dict(latest)
     agg = Aggregation(settings)
     offset_bytes = latest.pop(OFFSET_KEY, None)
     global_state = latest.pop(GLOBAL_KEY, None)
@@ -124,7 +134,10 @@ def _bounds(consumer: Consumer, config: Config, tp: TopicPartition) -> tuple[int
             time.sleep(min(2.0, 0.2 * attempt))
 
 
-def _read_partition(config: Config, topic: str, partition: int) -> dict[bytes, bytes]:
+def _read_partition(
+    config: Config, topic: str, partition: int, stamps: dict[bytes, int] | None = None
+) -> dict[bytes, bytes]:
+    """The last value of each key; ``stamps`` (if given) gets the timestamp of each."""
     consumer = Consumer(
         consumer_config(
             config.kafka, f"restore-{uuid.uuid4().hex}", **{"enable.auto.commit": False}
@@ -151,6 +164,8 @@ def _read_partition(config: Config, topic: str, partition: int) -> dict[bytes, b
                     latest.pop(key, None)
                 else:
                     latest[key] = value
+                    if stamps is not None:
+                        stamps[key] = message.timestamp()[1]
     finally:
         consumer.close()
     return latest

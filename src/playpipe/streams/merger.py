@@ -3,8 +3,10 @@
 Consumes ``<prefix>.aggregator.partials`` (keyed by window, so all partials of one window
 meet in one place), keeps the latest partial per source partition, and after each round
 emits the windows whose merged metrics changed to ``<prefix>.metrics.<window>``, keyed by
-``WindowResult.key()``. The merged ``revision`` is the sum of the partials' revisions, so a
-correction always carries a higher revision than what it replaces, also after a restart.
+``WindowResult.key()``. The merged ``revision`` is the sum of the partials' revisions, which
+never go back, also after a restart (``playpipe.streams.partials``), so a correction always
+carries a higher revision than what it replaces. A key that no partial holds any more (a
+restarted partition republished the window without it) is emitted once more, empty.
 
 State is rebuilt on start by re-reading the last ``rewind_s`` seconds of partials (by
 timestamp): the merger needs no store of its own.
@@ -150,6 +152,7 @@ class WindowMerger:
                 by_fine.setdefault(tuple(fine), []).append(acc)
         revision = sum(p.revision for p in parts)
         out = []
+        current: set[str] = set()
         for dims in self.sets:
             index = [names.index(n) for n in dims]
             groups: dict[tuple[DimValue | None, ...], list[Acc]] = {}
@@ -162,15 +165,32 @@ class WindowMerger:
                 )
                 assert result is not None
                 result_key = result.key()  # built once: a string per key and window
-                previous = merged.emitted.get(result_key)
-                if previous is not None:
-                    result.revision = previous.revision
-                    if result == previous:  # the same but for the revision
-                        continue
-                result.revision = revision
-                merged.emitted[result_key] = result
-                out.append((result_key, result))
+                current.add(result_key)
+                if self._changed(merged, result_key, result, revision):
+                    out.append((result_key, result))
+        # A key no partial holds any more (a source republished the window without it,
+        # after a restart) is emitted once more, with nothing in it.
+        for result_key, previous in list(merged.emitted.items()):
+            if result_key not in current:
+                empty = compute(
+                    first.window, first.size_ms, first.start_ms, previous.dimensions, [Acc()], None
+                )
+                assert empty is not None
+                if self._changed(merged, result_key, empty, revision):
+                    out.append((result_key, empty))
         return out
+
+    @staticmethod
+    def _changed(merged: _Merged, result_key: str, result: WindowResult, revision: int) -> bool:
+        """Record ``result`` with ``revision`` unless it equals what was emitted before."""
+        previous = merged.emitted.get(result_key)
+        if previous is not None:
+            result.revision = previous.revision
+            if result == previous:  # the same but for the revision
+                return False
+        result.revision = revision
+        merged.emitted[result_key] = result
+        return True
 
     def _evict(self) -> None:
         now = self._clock()

@@ -65,6 +65,14 @@ class WindowStore:
         self.released: dict[tuple[int, int], Window] = {}
         """The windows the last :meth:`close` emitted, by (size index, start): also those it
         then made final and removed, whose last correction still has to be published."""
+        self.published: dict[tuple[int, int], int] = {}
+        """The revision of the last partial published per (size index, start), until final
+        (``playpipe.streams.partials``)."""
+        self.owed: set[tuple[int, int]] = set()
+        """Windows an earlier run of this partition published after the checkpoint this
+        state was restored from: published again once closable, even unchanged or empty."""
+        self.republish: dict[tuple[int, int], Window] = {}
+        """The owed windows the last :meth:`close` settled (an empty one if absent)."""
 
     # -- sink ----------------------------------------------------------------------------
 
@@ -228,9 +236,53 @@ class WindowStore:
                 released[(si, ws)] = fixed
         self.released = released
         self.dirty.clear()
+        self.republish = {}
+        if self.owed:
+            self._settle_owed(watermark)
         self._finalize(watermark)
         out.sort(key=lambda item: item[0])
         return [result for _, result in out]
+
+    def owe(self, published: dict[tuple[str, int], int]) -> None:
+        """Take the partials an earlier run published after this state was checkpointed:
+        ``{(window name, start): highest revision}``.
+
+        Replaying from the checkpoint need not change those windows again (its advances
+        jump further), nor even create them (a view counted there after its last event may
+        now time out first), so each is published once more when it can close, with a
+        higher revision than the earlier run's, from this run's state (empty if absent).
+        """
+        for (name, start), revision in published.items():
+            if name not in self.names:
+                continue  # a window size no longer configured
+            si = self.names.index(name)
+            if start < self.final_before[si]:
+                continue  # final here: nothing can have changed it after the checkpoint
+            key = (si, start)
+            self.published[key] = max(self.published.get(key, -1), revision)
+            self.owed.add(key)
+
+    def _settle_owed(self, watermark: int) -> None:
+        for si, ws in sorted(self.owed):
+            if ws + self.sizes[si] + self.grace > watermark:
+                continue
+            window = self.released.get((si, ws))
+            if window is None:
+                window = self.windows[si].get(ws)
+            self.republish[(si, ws)] = window if window is not None else Window()
+            self.owed.discard((si, ws))
+
+    def next_revision(self, si: int, ws: int) -> int:
+        """The revision of the next partial of a window (one more than the last one)."""
+        revision = self.published.get((si, ws), -1) + 1
+        self.published[(si, ws)] = revision
+        return revision
+
+    def forget_final(self) -> None:
+        """Drop the revisions of final windows (their last partial was published)."""
+        final = self.final_before
+        for key in [k for k in self.published if k[1] < final[k[0]]]:
+            del self.published[key]
 
     def _finalize(self, watermark: int) -> None:
         self.forget_last()
