@@ -7,13 +7,13 @@ partition publishes the accumulators of every window it closes or corrects as a
 :class:`Partial` keyed by window; the merger (``playpipe.streams.merger``) adds them up and
 computes the window metrics of every dimension set.
 
-``revision`` of a partial counts the partials of that window its partition published
-before (0 for the first); the count is part of the checkpointed state. A restarted
+``revision`` of a partial counts the partials of that window its partition published,
+this one included (1 for the first); the count is part of the checkpointed state. A restarted
 partition replays from its checkpoint and may publish a window fewer times than the run that
 crashed did after that checkpoint (its advances jump further), so on restore it first reads
 back what that run published (:func:`published_since`) and continues above it
 (``WindowStore.owe``): a partition's revisions of a window only grow, so the merger can keep
-the highest, and the merged revision (the sum over partitions) only grows too.
+the highest, and the merged revision (the sum over partitions) grows with every partial.
 """
 
 from __future__ import annotations

@@ -273,8 +273,9 @@ class WindowStore:
             self.owed.discard((si, ws))
 
     def next_revision(self, si: int, ws: int) -> int:
-        """The revision of the next partial of a window (one more than the last one)."""
-        revision = self.published.get((si, ws), -1) + 1
+        """The revision of the next partial of a window: 1 for the first, then one more than
+        the last (never 0, so each partial raises the merged sum)."""
+        revision = self.published.get((si, ws), 0) + 1
         self.published[(si, ws)] = revision
         return revision
 
