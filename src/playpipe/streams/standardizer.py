@@ -3,9 +3,10 @@
 For each message of ``<prefix>.beacons.raw`` it looks up the wire format named by the
 ``playpipe.format`` header (``native`` when absent), maps it to events, drops events whose
 ``event_id`` was already seen for that view (bounded memory per view and in total), orders
-one round's events of a view by ``seq``, and produces them to ``<prefix>.events`` keyed by
-``view_id``. A message that cannot be mapped goes to ``<prefix>.beacons.invalid`` with the
-reason, the stage and where it came from.
+one round's events of a view by ``seq`` (in the places its events arrived at: views stay
+interleaved as they arrived), and produces them to ``<prefix>.events`` keyed by ``view_id``.
+A message that cannot be mapped goes to ``<prefix>.beacons.invalid`` with the reason, the
+stage and where it came from.
 
 Guarantee: at-least-once (see ``playpipe.streams.runner``). After a crash the replayed
 messages may produce events again; the aggregator drops them by ``event_id``.
@@ -72,7 +73,7 @@ class Standardizer:
         self._duplicates = telemetry.discarded_events.labels("standardizer-duplicates")
 
     def process(self, messages: Sequence[Message]) -> list[Output]:
-        by_view: dict[str, list[Event]] = {}
+        accepted: list[Event] = []
         outputs: list[Output] = []
         for message in messages:
             self._offsets[(message.topic(), message.partition())] = message.offset() + 1
@@ -85,11 +86,11 @@ class Standardizer:
                 if self.recent.seen(event.view_id, event.event_id):
                     self._duplicates.inc()
                     continue
-                by_view.setdefault(event.view_id, []).append(event)
-        for view_id, events in by_view.items():
-            events.sort(key=_seq)
-            key = view_id.encode()
-            outputs.extend(Output(self.events_topic, key, encode_event(e)) for e in events)
+                accepted.append(event)
+        outputs.extend(
+            Output(self.events_topic, e.view_id.encode(), encode_event(e))
+            for e in order_within_views(accepted)
+        )
         return outputs
 
     def _map(self, message: Message) -> list[Event]:
@@ -133,6 +134,28 @@ class Standardizer:
 
     def bind(self, consumer: Consumer) -> None:
         pass
+
+
+def order_within_views(events: list[Event]) -> list[Event]:
+    """``events`` in arrival order, each view's own events sorted by ``seq``.
+
+    A view's events keep the places in the sequence its events arrived at; only their
+    order among themselves changes. Views are never regrouped: grouping a round's events
+    by view would, in a large round (a restarted standardizer catching up a backlog), put
+    one view's events minutes of event time ahead of another's next ones, and the
+    aggregator would take the jump in event time for silence of the views behind.
+    """
+    slots: dict[str, list[int]] = {}
+    for i, event in enumerate(events):
+        slots.setdefault(event.view_id, []).append(i)
+    ordered = list(events)
+    for places in slots.values():
+        if len(places) < 2:
+            continue
+        mine = sorted((events[i] for i in places), key=_seq)
+        for i, event in zip(places, mine, strict=True):
+            ordered[i] = event
+    return ordered
 
 
 def _seq(event: Event) -> int:
