@@ -122,6 +122,10 @@ class LocalCluster:
         self.settings = settings
         self.root = (data_dir or Path(settings.data_dir)).expanduser().resolve()
         self.nodes = self._load_nodes()
+        # Nodes this object launched: their liveness comes from the child process itself,
+        # not from /proc (a look at /proc right after the launch once took a starting node
+        # for dead).
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
 
     # -- layout ---------------------------------------------------------------------------
     def _load_nodes(self) -> list[Node]:
@@ -253,8 +257,12 @@ class LocalCluster:
                 cwd=ndir,
             )
         node.pid = proc.pid
+        self._children[node.id] = proc
 
     def node_running(self, node: Node) -> bool:
+        child = self._children.get(node.id)
+        if child is not None and child.pid == node.pid:
+            return child.poll() is None
         return _pid_alive(node.pid, str(self.node_dir(node)))
 
     def running(self) -> bool:
@@ -335,8 +343,18 @@ class LocalCluster:
             for node in self.nodes:
                 if not self.node_running(node):
                     log = self.node_dir(node) / "logs"
+                    child = self._children.get(node.id)
+                    code = child.returncode if child is not None else None
+                    how = (
+                        ""
+                        if code is None
+                        else f" (killed by signal {-code})"
+                        if code < 0
+                        else f" (exit code {code})"
+                    )
                     raise LocalKafkaError(
-                        f"Kafka node {node.id} exited during start-up. Last lines of its log:\n"
+                        f"Kafka node {node.id} exited during start-up{how}. "
+                        "Last lines of its log:\n"
                         f"{_tail(log / 'server.log')}\n{_tail(log / 'stdout.log', 10)}"
                     )
             try:
