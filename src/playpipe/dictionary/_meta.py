@@ -8,11 +8,13 @@ field with :func:`doc`. msgspec merges both, so a field reads as::
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 from msgspec import Meta
 
 __all__ = [
+    "MAX_INT",
+    "MAX_KBPS",
     "Bytes",
     "Count",
     "EpochMillis",
@@ -41,22 +43,30 @@ def doc(description: str, *examples: object, unit: str | None = None) -> Meta:
     return Meta(description=description, examples=list(examples) or None, extra=extra)
 
 
-EpochMillis = Annotated[int, Meta(ge=0)]
+MAX_INT: Final = 2**53 - 1
+"""The largest integer the dictionary takes: every JSON parser keeps it exact, and sums of
+such values still fit the aggregator's 64-bit state and checkpoints."""
+
+MAX_KBPS: Final = 1e9
+"""The highest bit rate the dictionary takes (1 Tbit/s): far above any real stream, low
+enough that time-weighted bit rate sums fit 64-bit integers."""
+
+EpochMillis = Annotated[int, Meta(ge=0, le=MAX_INT)]
 """A wall-clock instant: milliseconds since the Unix epoch (UTC)."""
 
-Millis = Annotated[int, Meta(ge=0)]
+Millis = Annotated[int, Meta(ge=0, le=MAX_INT)]
 """A duration or a media position in whole milliseconds."""
 
-Count = Annotated[int, Meta(ge=0)]
+Count = Annotated[int, Meta(ge=0, le=MAX_INT)]
 """A non-negative count."""
 
-Bytes = Annotated[int, Meta(ge=0)]
+Bytes = Annotated[int, Meta(ge=0, le=MAX_INT)]
 """A size in bytes."""
 
 Pixels = Annotated[int, Meta(ge=0, le=100_000)]
 """A width or height in CSS or video pixels."""
 
-Kbps = Annotated[float, Meta(ge=0)]
+Kbps = Annotated[float, Meta(ge=0, le=MAX_KBPS)]
 """A bit rate in kilobits per second (1 kbps = 1000 bit/s); JSON integers are accepted."""
 
 Id = Annotated[str, Meta(min_length=1, max_length=128)]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import msgspec
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playpipe.dictionary import EVENT_TYPES, Event, encode_event
+from playpipe.dictionary import EVENT_TYPES, Event, decode_event, encode_event
+from playpipe.dictionary._meta import MAX_INT, MAX_KBPS
 from playpipe.dictionary.examples import example_event
 from playpipe.streams import slim
 from playpipe.streams.aggregation import Aggregation
@@ -82,3 +84,50 @@ def test_slim_events_give_identical_output(events: list[Event], data: st.DataObj
         reference.duplicates,
         reference.corrections,
     )
+
+
+def _with(event: Event, **changes: object) -> bytes:
+    return encode_event(msgspec.structs.replace(event, **changes))
+
+
+def test_values_the_state_cannot_hold_are_refused_at_decode() -> None:
+    """A record on `events` that breaks the dictionary's bounds (not written by the
+    standardizer) is refused, not packed into a checkpoint that would then fail."""
+    v = View("big")
+    event = v(1_000, "heartbeat", kbps=2_500)
+    fluxdata = event.fluxdata
+    assert fluxdata is not None
+    for changes in (
+        {"seq": 2**53},
+        {"seq": 2**64},
+        {"client_ts": 2**63},
+        {"event_ts": 2**63},
+        {"fluxdata": msgspec.structs.replace(fluxdata, bitrate_kbps=1e13)},
+    ):
+        with pytest.raises(msgspec.ValidationError):
+            slim.decode(_with(event, **changes))  # type: ignore[arg-type]
+        with pytest.raises(msgspec.ValidationError):
+            decode_event(_with(event, **changes))  # type: ignore[arg-type]
+
+
+def test_the_largest_values_taken_go_through_state_and_checkpoints() -> None:
+    v = View("max")
+    events = v.script(
+        [
+            (0, "view_start"),
+            (100, "play_requested"),
+            (600, "first_frame", MAX_KBPS),
+            (10_600, "heartbeat", MAX_KBPS),
+        ]
+    )
+    v.seq = MAX_INT - 1
+    events.append(v(20_600, "heartbeat", kbps=MAX_KBPS))
+    agg = Aggregation()
+    agg.add_many(_slim(events))
+    agg.advance(20_600)
+    agg.snapshot_view("max")
+    agg.snapshot_windows()
+    run = feed(_slim([v(30_600, "view_end")]), agg=agg)
+    assert run.views["max"].avg_bitrate_kbps == MAX_KBPS
+    assert run.views["max"].playing_time_ms == 30_000
+    agg.snapshot_windows()
