@@ -15,6 +15,7 @@ from msgspec import Meta
 __all__ = [
     "MAX_INT",
     "MAX_KBPS",
+    "MAX_RENDITION_KBPS",
     "Bytes",
     "Count",
     "EpochMillis",
@@ -24,6 +25,7 @@ __all__ = [
     "LongText",
     "Millis",
     "Pixels",
+    "RenditionKbps",
     "Text",
     "Url",
     "Version",
@@ -68,6 +70,13 @@ Pixels = Annotated[int, Meta(ge=0, le=100_000)]
 
 Kbps = Annotated[float, Meta(ge=0, le=MAX_KBPS)]
 """A bit rate in kilobits per second (1 kbps = 1000 bit/s); JSON integers are accepted."""
+
+MAX_RENDITION_KBPS: Final = 1e6
+"""The highest declared rendition bit rate (1 Gbit/s, several times any real video stream):
+the aggregator's windows sum it weighted by time in 64-bit integers."""
+
+RenditionKbps = Annotated[float, Meta(ge=0, le=MAX_RENDITION_KBPS)]
+"""A rendition's declared bit rate in kbps (at most 1 Gbit/s)."""
 
 Id = Annotated[str, Meta(min_length=1, max_length=128)]
 """An opaque identifier."""

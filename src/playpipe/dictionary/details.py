@@ -14,6 +14,7 @@ from playpipe.dictionary._meta import (
     LongText,
     Millis,
     Pixels,
+    RenditionKbps,
     Text,
     Url,
     doc,
@@ -34,7 +35,8 @@ class FluxdataNode(Node):
         Millis | None, doc("Playhead position in the media.", 61_250, unit="ms")
     ] = None
     bitrate_kbps: Annotated[
-        Kbps | None, doc("Declared bit rate of the current video rendition.", 2_500, unit="kbps")
+        RenditionKbps | None,
+        doc("Declared bit rate of the current video rendition.", 2_500, unit="kbps"),
     ] = None
     rendition: Annotated[Text | None, doc("Current rendition label.", "720p")] = None
     width_px: Annotated[Pixels | None, doc("Decoded video width.", 1280, unit="px")] = None
@@ -135,6 +137,6 @@ class SegmentNode(Node):
         Millis | None, doc("Request start to first byte received.", 38, unit="ms")
     ] = None
     bitrate_kbps: Annotated[
-        Kbps | None,
+        RenditionKbps | None,
         doc("Declared bit rate of the rendition the segment belongs to.", 2_500, unit="kbps"),
     ] = None

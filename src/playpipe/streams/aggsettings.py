@@ -37,6 +37,12 @@ Millis = Annotated[int, msgspec.Meta(ge=0)]
 _CUSTOM_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
+MAX_WINDOW_MS = 3_600_000
+"""The longest window: a window's time-weighted bit rate sum (bit/s times ms) must fit the 64
+bits its partials are written with; with 1 h windows and renditions of at most 1 Gbit/s
+that holds up to 5,000 such views (half a million at 10 Mbit/s) in one window and key."""
+
+
 def parse_duration(text: str) -> int:
     """Milliseconds of a duration written ``<n>ms``, ``<n>s``, ``<n>m`` or ``<n>h``.
 
@@ -83,6 +89,11 @@ class AggregationSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
         sizes = [parse_duration(w) for w in self.windows]
         if len(set(sizes)) != len(sizes):
             raise ValueError(f"windows: sizes must differ, got {self.windows}")
+        if max(sizes) > MAX_WINDOW_MS:
+            raise ValueError(
+                f"windows: at most 1h, got {self.windows}; longer periods are sums of 1h "
+                "windows (the metrics API and connectors' destinations add them up)"
+            )
         if self.grace_ms < self.reorder_ms:
             raise ValueError("grace_ms: must be at least reorder_ms")
         for key in self.custom_dimensions:

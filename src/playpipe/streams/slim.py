@@ -19,13 +19,13 @@ from typing import Annotated, Literal, TypeAlias, Union, cast
 import msgspec
 
 from playpipe.dictionary import EVENT_CLASSES, Event
-from playpipe.dictionary._meta import MAX_INT, MAX_KBPS
+from playpipe.dictionary._meta import MAX_INT, MAX_RENDITION_KBPS
 
 # The dictionary's bounds on what the aggregation packs into fixed-width state: a record
 # written to `events` by something else than the standardizer that breaks them is refused
 # at decode (counted, skipped) instead of failing a checkpoint later.
 _Int = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)]
-_Kbps = Annotated[float, msgspec.Meta(ge=0, le=MAX_KBPS)]
+_Kbps = Annotated[float, msgspec.Meta(ge=0, le=MAX_RENDITION_KBPS)]
 
 __all__ = ["AnyEvent", "SlimEvent", "SlimViewEnd", "decode", "twin"]
 

@@ -44,6 +44,7 @@ def test_invalid_durations(text: str) -> None:
         ({"windows": []}, "windows"),
         ({"windows": ["10s", "10000ms"]}, "windows"),
         ({"windows": ["ten seconds"]}, "duration"),
+        ({"windows": ["10s", "2h"]}, "windows: at most 1h"),
         ({"grace_ms": 1000}, "grace_ms"),
         ({"dimension_sets": [["planet"]]}, "dimension_sets"),
         ({"dimension_sets": [["cdn", "cdn"]]}, "dimension_sets"),

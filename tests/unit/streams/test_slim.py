@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from playpipe.dictionary import EVENT_TYPES, Event, decode_event, encode_event
-from playpipe.dictionary._meta import MAX_INT, MAX_KBPS
+from playpipe.dictionary._meta import MAX_INT, MAX_RENDITION_KBPS
 from playpipe.dictionary.examples import example_event
 from playpipe.streams import slim
 from playpipe.streams.aggregation import Aggregation
@@ -116,18 +116,18 @@ def test_the_largest_values_taken_go_through_state_and_checkpoints() -> None:
         [
             (0, "view_start"),
             (100, "play_requested"),
-            (600, "first_frame", MAX_KBPS),
-            (10_600, "heartbeat", MAX_KBPS),
+            (600, "first_frame", MAX_RENDITION_KBPS),
+            (10_600, "heartbeat", MAX_RENDITION_KBPS),
         ]
     )
     v.seq = MAX_INT - 1
-    events.append(v(20_600, "heartbeat", kbps=MAX_KBPS))
+    events.append(v(20_600, "heartbeat", kbps=MAX_RENDITION_KBPS))
     agg = Aggregation()
     agg.add_many(_slim(events))
     agg.advance(20_600)
     agg.snapshot_view("max")
     agg.snapshot_windows()
     run = feed(_slim([v(30_600, "view_end")]), agg=agg)
-    assert run.views["max"].avg_bitrate_kbps == MAX_KBPS
+    assert run.views["max"].avg_bitrate_kbps == MAX_RENDITION_KBPS
     assert run.views["max"].playing_time_ms == 30_000
     agg.snapshot_windows()
