@@ -123,6 +123,7 @@ class Aggregator:
         last: dict[int, int] = {}
         decode = slim.decode
         bad = 0
+        first: tuple[int, int, str] = (-1, -1, "")
         for message in messages:
             partition = message.partition()
             batch = batches.get(partition)
@@ -133,10 +134,20 @@ class Aggregator:
             last[partition] = message.offset()
             try:
                 batch.append(decode(message.value()))
-            except (ValueError, TypeError):  # not an event, or a tombstone (None)
+            except (ValueError, TypeError) as exc:  # not an event, or a tombstone (None)
+                if not bad:
+                    first = (partition, message.offset(), str(exc))
                 bad += 1
         if bad:
             telemetry.errors.labels(STAGE, "decode").inc(bad)
+            # The records stay in the events topic: the line says where to look.
+            log.warning(
+                "events.refused",
+                count=bad,
+                partition=first[0],
+                offset=first[1],
+                error=first[2],
+            )
         outputs = checkpoints
         for partition in sorted(batches):
             part = self.parts[partition]
