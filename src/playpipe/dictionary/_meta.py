@@ -50,8 +50,8 @@ MAX_INT: Final = 2**53 - 1
 such values still fit the aggregator's 64-bit state and checkpoints."""
 
 MAX_KBPS: Final = 1e9
-"""The highest bit rate the dictionary takes (1 Tbit/s): far above any real stream, low
-enough that time-weighted bit rate sums fit 64-bit integers."""
+"""The highest bit rate the dictionary takes (1 Tbit/s): far above any real stream or
+bandwidth estimate, and finite (a rendition's, which windows sum, is bounded lower)."""
 
 EpochMillis = Annotated[int, Meta(ge=0, le=MAX_INT)]
 """A wall-clock instant: milliseconds since the Unix epoch (UTC)."""

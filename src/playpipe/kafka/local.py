@@ -108,6 +108,13 @@ def _pid_alive(pid: int | None, marker: str) -> bool:
     return marker in cmdline
 
 
+def _how_ended(code: int | None) -> str:
+    """`` (exit code N)``, `` (killed by signal N)``, or nothing when unknown."""
+    if code is None:
+        return ""
+    return f" (killed by signal {-code})" if code < 0 else f" (exit code {code})"
+
+
 def _tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -344,14 +351,7 @@ class LocalCluster:
                 if not self.node_running(node):
                     log = self.node_dir(node) / "logs"
                     child = self._children.get(node.id)
-                    code = child.returncode if child is not None else None
-                    how = (
-                        ""
-                        if code is None
-                        else f" (killed by signal {-code})"
-                        if code < 0
-                        else f" (exit code {code})"
-                    )
+                    how = _how_ended(child.returncode if child is not None else None)
                     raise LocalKafkaError(
                         f"Kafka node {node.id} exited during start-up{how}. "
                         "Last lines of its log:\n"

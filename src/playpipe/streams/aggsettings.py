@@ -92,7 +92,7 @@ class AggregationSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
         if max(sizes) > MAX_WINDOW_MS:
             raise ValueError(
                 f"windows: at most 1h, got {self.windows}; longer periods are sums of 1h "
-                "windows (the metrics API and connectors' destinations add them up)"
+                "windows (the metrics API's shape=total adds windows up over any range)"
             )
         if self.grace_ms < self.reorder_ms:
             raise ValueError("grace_ms: must be at least reorder_ms")

@@ -14,18 +14,16 @@ read back as a dictionary event of its type: every field kept exists there.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeAlias, Union, cast
+from typing import Literal, TypeAlias, Union, cast
 
 import msgspec
 
 from playpipe.dictionary import EVENT_CLASSES, Event
-from playpipe.dictionary._meta import MAX_INT, MAX_RENDITION_KBPS
 
-# The dictionary's bounds on what the aggregation packs into fixed-width state: a record
-# written to `events` by something else than the standardizer that breaks them is refused
-# at decode (counted, skipped) instead of failing a checkpoint later.
-_Int = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)]
-_Kbps = Annotated[float, msgspec.Meta(ge=0, le=MAX_RENDITION_KBPS)]
+# The dictionary's own bounded types for what the aggregation packs into fixed-width state:
+# a record written to `events` by something else than the standardizer that breaks them is
+# refused at decode (counted, skipped) instead of failing a checkpoint later.
+from playpipe.dictionary._meta import Count, EpochMillis, RenditionKbps
 
 __all__ = ["AnyEvent", "SlimEvent", "SlimViewEnd", "decode", "twin"]
 
@@ -69,7 +67,7 @@ class _Error(_Node):
 
 
 class _Fluxdata(_Node):
-    bitrate_kbps: _Kbps | None = None
+    bitrate_kbps: RenditionKbps | None = None
 
 
 class SlimEvent(
@@ -83,12 +81,12 @@ class SlimEvent(
     """The envelope fields the aggregation reads (``event_type`` is the class)."""
 
     event_id: str
-    seq: _Int
-    client_ts: _Int
+    seq: Count
+    client_ts: EpochMillis
     view_id: str
     viewer_id: str | None = None
     property: str | None = None
-    event_ts: _Int | None = None
+    event_ts: EpochMillis | None = None
     player: _Player | None = None
     content: _Content | None = None
     device: _Device | None = None
